@@ -1,0 +1,110 @@
+"""Small shared helpers: sentinel, JSON, form encoding, redaction and argument checks."""
+
+import base64
+import json
+import re
+from typing import Any, Mapping, Optional
+from urllib.parse import quote_plus
+
+REDACTED = "***"
+
+# Header names and form fields whose values are secrets; compared in lower case.
+SECRET_KEYS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "password", "client_secret",
+     "refresh_token", "access_token"}
+)
+
+# Control characters (C0, DEL, C1) are stripped from server text before it reaches str() or a log.
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class _Unset:
+    """Marks "argument not given", so that None, 0 and False stay real values in clone_with."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET: Any = _Unset()
+
+
+class APIHelper:
+    """Helpers shared by the models, the pipeline and the auth manager."""
+
+    @staticmethod
+    def json_deserialize(body: Any) -> Any:
+        """Parse JSON text or bytes; None for an empty body.
+
+        Raises:
+            ValueError: the body is not JSON.
+        """
+        if body is None or body == b"" or body == "":
+            return None
+        return json.loads(body)
+
+    @staticmethod
+    def json_serialize(obj: Any) -> str:
+        """Serialize models (via ``to_dictionary``) and plain values to JSON text."""
+        return json.dumps(obj, default=APIHelper._json_default)
+
+    @staticmethod
+    def _json_default(obj: Any) -> Any:
+        to_dictionary = getattr(obj, "to_dictionary", None)
+        if to_dictionary is not None:
+            return to_dictionary()
+        # Arbitrary user objects are rare here: jsonpickle is imported only when one shows up.
+        import jsonpickle
+
+        return json.loads(jsonpickle.encode(obj, unpicklable=False))
+
+    @staticmethod
+    def basic_auth_header(client_id: str, client_secret: Optional[str], *, form_encode: bool = True) -> str:
+        """Build an ``Authorization: Basic`` value.
+
+        RFC 6749 section 2.3.1 says the id and secret are form-urlencoded before they are joined
+        with ``:`` and base64-encoded, so that ``:``, ``+``, ``%`` and non-ASCII survive.
+        """
+        secret = client_secret or ""
+        if form_encode:
+            pair = f"{quote_plus(client_id)}:{quote_plus(secret)}"
+        else:
+            pair = f"{client_id}:{secret}"
+        return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+
+    @staticmethod
+    def clean_text(value: Any, limit: int = 512) -> Optional[str]:
+        """Server-supplied text made safe for messages: control characters gone, length capped."""
+        if value is None:
+            return None
+        text = _CONTROL_CHARS.sub("", str(value))
+        if len(text) > limit:
+            text = text[:limit] + "..."
+        return text
+
+    @staticmethod
+    def redact_mapping(values: Optional[Mapping[str, Any]]) -> Optional[dict]:
+        """A copy of a header or form mapping with secret values shown as ``***``."""
+        if values is None:
+            return None
+        return {k: (REDACTED if str(k).lower() in SECRET_KEYS else v) for k, v in values.items()}
+
+
+def check_type(name: str, value: Any, types: Any, *, allow_none: bool = True) -> None:
+    """Raise a TypeError naming the argument when ``value`` is not of ``types``."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        raise TypeError(f"{name} must be {_type_names(types)}, not bool")
+    if not isinstance(value, types):
+        raise TypeError(f"{name} must be {_type_names(types)}, not {type(value).__name__}")
+
+
+def _type_names(types: Any) -> str:
+    if isinstance(types, tuple):
+        return " or ".join(t.__name__ for t in types)
+    return types.__name__

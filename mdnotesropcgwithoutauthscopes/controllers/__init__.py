@@ -1,0 +1,1 @@
+"""Controllers: one per API area, each a list of endpoint declarations."""

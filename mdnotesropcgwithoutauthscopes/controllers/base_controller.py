@@ -1,0 +1,247 @@
+"""The one call pipeline every endpoint goes through: build, authorize, send, retry, decode."""
+
+import ipaddress
+import logging
+import random
+import time
+from typing import Any, Dict, Mapping, Optional, Tuple, Type
+from urllib.parse import urlsplit
+
+from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
+from mdnotesropcgwithoutauthscopes.configuration import Configuration, Server
+from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import APIConnectionException
+from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
+from mdnotesropcgwithoutauthscopes.exceptions.insecure_transport_exception import InsecureTransportException
+from mdnotesropcgwithoutauthscopes.http.http_client import HttpClient
+from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
+from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
+
+logger = logging.getLogger("mdnotesropcgwithoutauthscopes")
+
+_sleep = time.sleep  # a module attribute so tests can record waits instead of waiting
+
+# Statuses after which a token request may be repeated: the server said "not now", not "no".
+_TOKEN_RETRY_STATUSES = frozenset({429, 503})
+
+
+class Endpoint:
+    """The declaration of one endpoint: what the pipeline needs to call it and decode the answer.
+
+    Args:
+        method: HTTP method.
+        path: path below the server's base URL.
+        response_model: model class with ``from_dictionary`` for a 2xx body.
+        server: which ``Server`` of the environment serves it.
+        requires_auth: True to send ``Authorization: Bearer`` from the auth manager.
+        sends_credentials: True when the request itself carries secrets (token requests).
+        errors: status code to ``(exception class, reason)``; other non-2xx give ``APIException``.
+    """
+
+    __slots__ = ("method", "path", "response_model", "server", "requires_auth", "sends_credentials", "errors")
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        response_model: Any,
+        *,
+        server: Server = Server.DEFAULT,
+        requires_auth: bool = False,
+        sends_credentials: bool = False,
+        errors: Optional[Mapping[int, Tuple[Type[APIException], str]]] = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.response_model = response_model
+        self.server = server
+        self.requires_auth = requires_auth
+        self.sends_credentials = sends_credentials
+        self.errors = dict(errors or {})
+
+
+class CallPipeline:
+    """Turns an ``Endpoint`` plus arguments into a model or a typed exception.
+
+    One instance per client. It holds no token: the auth manager (``auth``) does.
+    """
+
+    def __init__(self, config: Configuration, http_client: HttpClient) -> None:
+        self.config = config
+        self.http_client = http_client
+        self.auth: Any = None  # the OAuth2 manager, wired by the client after construction
+        self._urls: Dict[Endpoint, str] = {}
+
+    def call(
+        self,
+        endpoint: Endpoint,
+        *,
+        headers: Optional[Dict[str, str]] = None,
+        form: Optional[Dict[str, Any]] = None,
+        query: Optional[Dict[str, Any]] = None,
+    ) -> Any:
+        """Send ``endpoint``'s request and return its model.
+
+        Raises:
+            APIException: (or a subclass) for non-2xx answers, transport failures, bad bodies.
+        """
+        url = self._urls.get(endpoint)
+        if url is None:
+            url = self._url_for(endpoint)
+        request_headers = {"Accept": "application/json"}
+        if headers:
+            request_headers.update(headers)
+        request = HttpRequest(endpoint.method, url, request_headers, query, form)
+        if endpoint.requires_auth:
+            state = self.auth.apply(request)
+            response = self._send(request, endpoint)
+            if response.status_code == 401 and _says_invalid_token(response):
+                # The server no longer accepts this token (revoked, or our clock is off): get a new
+                # one once and repeat once; a second 401 is the caller's to see.
+                logger.debug("401 invalid_token from %s; renewing the token and repeating once", url)
+                request.headers["Authorization"] = self.auth.renew_rejected(state).header
+                response = self._send(request, endpoint)
+        else:
+            response = self._send(request, endpoint)
+        return self._result(endpoint, response)
+
+    def _url_for(self, endpoint: Endpoint) -> str:
+        url = self.config.get_base_uri(endpoint.server) + endpoint.path
+        if (endpoint.requires_auth or endpoint.sends_credentials) and not self.config.allow_insecure_http:
+            parts = urlsplit(url)
+            if parts.scheme == "http" and not _is_loopback(parts.hostname):
+                raise InsecureTransportException(url)
+        self._urls[endpoint] = url
+        return url
+
+    def _send(self, request: HttpRequest, endpoint: Endpoint) -> HttpResponse:
+        """Send with the retry policy; callbacks see every attempt."""
+        config = self.config
+        callback = config.http_call_back
+        debug = logger.isEnabledFor(logging.DEBUG)
+        attempt = 0
+        while True:
+            if callback is not None:
+                callback.on_before_request(request)
+            started = time.monotonic() if debug else 0.0
+            try:
+                response = self.http_client.execute(request, timeout=config.timeout)
+            except APIConnectionException as exc:
+                if debug:
+                    logger.debug("%s %s failed: %s", request.http_method, request.query_url, exc)
+                delay = self._retry_delay(endpoint, attempt, None, exc)
+                if delay is None:
+                    raise
+            else:
+                if debug:
+                    logger.debug(
+                        "%s %s -> %s in %.1f ms headers=%s form=%s",
+                        request.http_method, request.query_url, response.status_code,
+                        (time.monotonic() - started) * 1000, APIHelper.redact_mapping(request.headers),
+                        APIHelper.redact_mapping(request.parameters),
+                    )
+                if callback is not None:
+                    callback.on_after_response(response)
+                delay = self._retry_delay(endpoint, attempt, response, None)
+                if delay is None:
+                    return response
+            attempt += 1
+            _sleep(delay)
+
+    def _retry_delay(
+        self, endpoint: Endpoint, attempt: int, response: Optional[HttpResponse], error: Optional[APIConnectionException]
+    ) -> Optional[float]:
+        """The whole retry policy: seconds to wait before the next attempt, or None to stop."""
+        config = self.config
+        if attempt >= config.max_retries:
+            return None
+        if error is not None:
+            # Nothing reached the server: repeating is safe for any method. Otherwise only for
+            # methods the caller declared retryable (never a token POST, whose outcome is unknown).
+            retry = not error.request_sent or (endpoint.method in config.retry_methods and not endpoint.sends_credentials)
+        elif endpoint.sends_credentials:
+            retry = response.status_code in _TOKEN_RETRY_STATUSES
+        else:
+            retry = endpoint.method in config.retry_methods and response.status_code in config.retry_statuses
+        if not retry:
+            return None
+        delay = _retry_after(response) if response is not None else None
+        if delay is None:
+            # Exponential back-off with full jitter, so that many clients do not retry in step.
+            delay = config.backoff_factor * (2 ** attempt) * random.uniform(0.5, 1.0)
+        delay = min(delay, config.max_retry_wait)
+        logger.debug(
+            "Retrying %s %s in %.2fs (attempt %d of %d, %s)",
+            endpoint.method, endpoint.path, delay, attempt + 1, config.max_retries,
+            f"status {response.status_code}" if response is not None else type(error).__name__,
+        )
+        return delay
+
+    def _result(self, endpoint: Endpoint, response: HttpResponse) -> Any:
+        status = response.status_code
+        if 200 <= status < 300:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                raise APIException(
+                    f"The response from {endpoint.path} is not a JSON object as expected", response
+                )
+            return endpoint.response_model.from_dictionary(body)
+        exception_class, reason = endpoint.errors.get(status, (APIException, "HTTP response not OK."))
+        raise exception_class(reason, response)
+
+
+class BaseController:
+    """What every controller shares: the client's call pipeline."""
+
+    def __init__(self, pipeline: CallPipeline) -> None:
+        self._pipeline = pipeline
+
+    @property
+    def config(self) -> Configuration:
+        """The client's configuration."""
+        return self._pipeline.config
+
+
+def _says_invalid_token(response: HttpResponse) -> bool:
+    challenge = response.headers.get("WWW-Authenticate") or ""
+    if "invalid_token" in challenge:
+        return True
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("error") == "invalid_token"
+
+
+def _retry_after(response: HttpResponse) -> Optional[float]:
+    """``Retry-After`` in seconds, from either of its forms (RFC 9110 section 10.2.3)."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    from datetime import timezone
+
+    from dateutil import parser as date_parser  # only on the retry path: keeps import time low
+
+    try:
+        when = date_parser.parse(value)
+    except (ValueError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)  # HTTP dates are always GMT
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _is_loopback(host: Optional[str]) -> bool:
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

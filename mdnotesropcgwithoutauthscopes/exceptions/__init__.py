@@ -1,0 +1,1 @@
+"""Exceptions raised by the SDK; every one derives from ``APIException``."""

@@ -1,0 +1,15 @@
+"""Raised before a request is sent when the credentials cannot authorize it."""
+
+from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
+
+
+class AuthValidationException(APIException, ValueError):
+    """The SDK cannot obtain or apply a token with the credentials it was given.
+
+    For example: a stored token alone that has expired, ``fetch_token()`` without a username or
+    password, or a token whose ``access_token`` cannot be put in a header. Nothing was sent.
+    It is also a ``ValueError``, because it always points at missing or bad input.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, None)

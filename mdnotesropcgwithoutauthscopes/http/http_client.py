@@ -1,0 +1,25 @@
+"""The interface every HTTP backend of the SDK implements."""
+
+from typing import Optional
+
+from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
+from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
+
+
+class HttpClient:
+    """Sends one ``HttpRequest`` and returns its ``HttpResponse``; no retries, no auth.
+
+    Implementations raise ``APIConnectionException`` (or ``APITimeoutException``) for transport
+    failures, with the cause chained, and never let backend exceptions escape.
+    """
+
+    def execute(self, request: HttpRequest, *, timeout: Optional[float] = None) -> HttpResponse:
+        """Send ``request`` and return the response.
+
+        Raises:
+            APIConnectionException: the request could not be completed.
+        """
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release pooled connections."""
