@@ -1,0 +1,178 @@
+"""Retry policy, Retry-After, token-request retries, transport policy, body cap, callbacks."""
+
+import email.utils
+import time
+
+import pytest
+import requests
+
+from mdnotesropcgwithoutauthscopes.controllers import base_controller
+from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
+from mdnotesropcgwithoutauthscopes.exceptions.insecure_transport_exception import InsecureTransportException
+from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
+from mdnotesropcgwithoutauthscopes.exceptions.response_too_large_exception import ResponseTooLargeException
+from mdnotesropcgwithoutauthscopes.http.http_call_back import HttpCallBack
+from tests.conftest import (
+    STATUS_BODY, STATUS_URL, TOKEN_URL, make_client, make_credentials, stored_token, token_body, token_calls,
+)
+
+
+@pytest.fixture
+def waits(monkeypatch):
+    recorded = []
+    monkeypatch.setattr(base_controller, "_sleep", recorded.append)
+    return recorded
+
+
+def _client(**settings):
+    return make_client(make_credentials(o_auth_token=stored_token(1)), **settings)
+
+
+def test_no_retry_by_default(rsps, waits):
+    rsps.get(STATUS_URL, status=503)
+    with pytest.raises(APIException):
+        _client().service.get_status()
+    assert len(rsps.calls) == 1 and waits == []
+
+
+def test_retries_up_to_max_retries_with_exponential_backoff_and_jitter(rsps, waits):
+    rsps.get(STATUS_URL, status=503)
+    with pytest.raises(APIException) as info:
+        _client(max_retries=3, backoff_factor=1).service.get_status()
+    assert info.value.response_code == 503
+    assert len(rsps.calls) == 4
+    assert len(waits) == 3
+    for attempt, wait in enumerate(waits):
+        assert 0.5 * 2 ** attempt <= wait <= 2 ** attempt
+
+
+def test_retry_succeeds_when_server_recovers(rsps, waits):
+    rsps.get(STATUS_URL, status=502)
+    rsps.get(STATUS_URL, json=STATUS_BODY)
+    assert _client(max_retries=2, backoff_factor=0).service.get_status().status == "ok"
+    assert len(rsps.calls) == 2
+
+
+def test_status_not_in_retry_statuses_is_not_retried(rsps, waits):
+    rsps.get(STATUS_URL, status=404)
+    with pytest.raises(APIException):
+        _client(max_retries=3).service.get_status()
+    assert len(rsps.calls) == 1
+
+
+def test_method_not_in_retry_methods_is_not_retried(rsps, waits):
+    rsps.get(STATUS_URL, status=503)
+    with pytest.raises(APIException):
+        _client(max_retries=3, retry_methods=("PUT",)).service.get_status()
+    assert len(rsps.calls) == 1
+
+
+def test_retry_after_seconds_is_honoured_and_capped(rsps, waits):
+    rsps.get(STATUS_URL, status=429, headers={"Retry-After": "7"})
+    rsps.get(STATUS_URL, status=429, headers={"Retry-After": "3600"})
+    rsps.get(STATUS_URL, json=STATUS_BODY)
+    _client(max_retries=2, max_retry_wait=30).service.get_status()
+    assert waits == [7, 30]
+
+
+def test_retry_after_http_date_is_honoured(rsps, waits):
+    when = email.utils.formatdate(time.time() + 20, usegmt=True)
+    rsps.get(STATUS_URL, status=503, headers={"Retry-After": when})
+    rsps.get(STATUS_URL, json=STATUS_BODY)
+    _client(max_retries=1).service.get_status()
+    assert 17 <= waits[0] <= 21
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_token_request_is_retried_on_429_and_503(rsps, waits, status):
+    rsps.post(TOKEN_URL, status=status, headers={"Retry-After": "1"})
+    rsps.post(TOKEN_URL, json=token_body(1))
+    token = make_client(max_retries=2).http_ropcg.fetch_token()
+    assert token.access_token == "ACCESS-TOKEN-1"
+    assert len(token_calls(rsps)) == 2 and waits == [1]
+
+
+@pytest.mark.parametrize("status", [500, 502, 400])
+def test_token_request_is_not_retried_on_other_statuses(rsps, waits, status):
+    rsps.post(TOKEN_URL, status=status, json={"error": "invalid_request"})
+    with pytest.raises(APIException):
+        make_client(max_retries=3).http_ropcg.fetch_token()
+    assert len(rsps.calls) == 1
+
+
+def test_token_request_is_not_repeated_after_a_timeout(rsps, waits):
+    rsps.post(TOKEN_URL, body=requests.exceptions.ReadTimeout("slow"))
+    with pytest.raises(APIException):
+        make_client(max_retries=3).http_ropcg.fetch_token()
+    assert len(rsps.calls) == 1
+
+
+def test_connection_error_before_sending_is_retried_for_any_method(waits):
+    client = make_client(max_retries=2, backoff_factor=0, base_uri="http://127.0.0.1:9/x")
+    with pytest.raises(APIException):
+        client.http_ropcg.fetch_token()
+    assert len(waits) == 2
+
+
+def test_refresh_with_unknown_outcome_recovers_with_password_grant(rsps, clock):
+    rsps.post(TOKEN_URL, body=requests.exceptions.ConnectionError("reset mid-refresh"))
+    rsps.post(TOKEN_URL, json=token_body(2))
+    rsps.get(STATUS_URL, json=STATUS_BODY)
+    client = make_client(make_credentials(o_auth_token=stored_token(1, expires_in=60)))
+    clock.advance(61)
+    client.service.get_status()
+    grants = [c.request.body for c in token_calls(rsps)]
+    assert "grant_type=refresh_token" in grants[0] and "grant_type=password" in grants[1]
+
+
+def test_plain_http_to_a_remote_host_is_refused_before_anything_is_sent(rsps):
+    client = _client(base_uri="http://notes.example.com/api")
+    with pytest.raises(InsecureTransportException, match="notes.example.com"):
+        client.service.get_status()
+    with pytest.raises(InsecureTransportException):
+        make_client(base_uri="http://notes.example.com/api").http_ropcg.fetch_token()
+    assert len(rsps.calls) == 0
+
+
+def test_plain_http_to_a_remote_host_with_explicit_opt_in(rsps):
+    rsps.get("http://notes.example.com/api/status", json=STATUS_BODY)
+    client = _client(base_uri="http://notes.example.com/api", allow_insecure_http=True)
+    assert client.service.get_status().status == "ok"
+
+
+@pytest.mark.parametrize("base", ["http://127.0.0.1:3000", "http://localhost:1", "http://[::1]:8080", "https://remote.example"])
+def test_loopback_and_https_are_allowed(base):
+    client = _client(base_uri=base)
+    assert client._pipeline._url_for(base_controller.Endpoint("GET", "/status", None, requires_auth=True))
+
+
+def test_oversized_body_is_refused(rsps):
+    rsps.get(STATUS_URL, body=b"x" * 5000, status=200)
+    with pytest.raises(ResponseTooLargeException, match="1024"):
+        _client(max_response_bytes=1024).service.get_status()
+
+
+def test_callbacks_see_every_request_and_response(rsps):
+    events = []
+
+    class Recorder(HttpCallBack):
+        def on_before_request(self, request):
+            events.append(("before", request.http_method, request.query_url))
+            request.add_header("X-Trace", "t-1")
+
+        def on_after_response(self, response):
+            events.append(("after", response.status_code))
+
+    rsps.post(TOKEN_URL, json=token_body(1))
+    rsps.get(STATUS_URL, json=STATUS_BODY)
+    make_client(http_call_back=Recorder()).service.get_status()
+    assert events == [("before", "POST", TOKEN_URL), ("after", 200), ("before", "GET", STATUS_URL), ("after", 200)]
+    assert all(c.request.headers["X-Trace"] == "t-1" for c in rsps.calls)
+
+
+def test_token_error_with_retries_still_maps_to_provider_exception(rsps, waits):
+    rsps.post(TOKEN_URL, status=503)
+    rsps.post(TOKEN_URL, status=400, json={"error": "invalid_grant"})
+    with pytest.raises(OAuthProviderException):
+        make_client(max_retries=1, backoff_factor=0).http_ropcg.fetch_token()
+    assert len(rsps.calls) == 2

@@ -1,0 +1,111 @@
+"""Exact wire format of token requests and Bearer calls."""
+
+import base64
+from urllib.parse import quote_plus, unquote_plus
+
+import pytest
+
+from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ClientAuthentication
+from tests.conftest import (
+    CLIENT_ID, CLIENT_SECRET, PASSWORD, STATUS_BODY, STATUS_URL, TOKEN_URL, USER_BODY, USER_URL, USERNAME,
+    form_of, make_client, make_credentials, stored_token, token_body,
+)
+
+
+def _basic(header: str) -> str:
+    assert header.startswith("Basic ")
+    return base64.b64decode(header[len("Basic "):]).decode("utf-8")
+
+
+def test_password_grant_wire_format(rsps):
+    rsps.post(TOKEN_URL, json=token_body(1))
+    make_client().http_ropcg.fetch_token()
+
+    (call,) = rsps.calls
+    request = call.request
+    assert request.method == "POST"
+    assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert request.headers["Accept"] == "application/json"
+    assert form_of(call) == {"grant_type": "password", "username": USERNAME, "password": PASSWORD}
+    assert "scope" not in request.body
+    # RFC 6749 2.3.1: form-urlencode id and secret, then join with ':' and base64.
+    assert _basic(request.headers["Authorization"]) == f"{quote_plus(CLIENT_ID)}:{quote_plus(CLIENT_SECRET)}"
+
+
+def test_basic_credentials_decode_back_per_rfc(rsps):
+    rsps.post(TOKEN_URL, json=token_body(1))
+    make_client().http_ropcg.fetch_token()
+    encoded_id, _, encoded_secret = _basic(rsps.calls[0].request.headers["Authorization"]).partition(":")
+    assert unquote_plus(encoded_id) == CLIENT_ID
+    assert unquote_plus(encoded_secret) == CLIENT_SECRET
+
+
+def test_refresh_grant_wire_format(rsps):
+    rsps.post(TOKEN_URL, json=token_body(2))
+    client = make_client(make_credentials(o_auth_token=stored_token(1)))
+    client.http_ropcg.refresh_token()
+
+    (call,) = rsps.calls
+    assert call.request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert call.request.headers["Accept"] == "application/json"
+    assert form_of(call) == {"grant_type": "refresh_token", "refresh_token": "REFRESH-TOKEN-1"}
+    assert _basic(call.request.headers["Authorization"]) == f"{quote_plus(CLIENT_ID)}:{quote_plus(CLIENT_SECRET)}"
+
+
+def test_additional_params_are_sent_and_scope_only_when_asked(rsps):
+    rsps.post(TOKEN_URL, json=token_body(1, scope="notes"))
+    token = make_client().http_ropcg.fetch_token({"scope": "notes", "audience": "x"})
+    assert form_of(rsps.calls[0]) == {
+        "grant_type": "password", "username": USERNAME, "password": PASSWORD, "scope": "notes", "audience": "x",
+    }
+    assert token.scope == "notes"
+
+
+def test_basic_unencoded_method(rsps):
+    rsps.post(TOKEN_URL, json=token_body(1))
+    creds = make_credentials(o_auth_client_authentication=ClientAuthentication.BASIC_UNENCODED)
+    make_client(creds).http_ropcg.fetch_token()
+    assert _basic(rsps.calls[0].request.headers["Authorization"]) == f"{CLIENT_ID}:{CLIENT_SECRET}"
+
+
+@pytest.mark.parametrize("grant", ["fetch", "refresh"])
+def test_request_body_method_puts_credentials_in_form_for_both_grants(rsps, grant):
+    rsps.post(TOKEN_URL, json=token_body(2))
+    creds = make_credentials(o_auth_client_authentication=ClientAuthentication.REQUEST_BODY, o_auth_token=stored_token(1))
+    manager = make_client(creds).http_ropcg
+    manager.fetch_token() if grant == "fetch" else manager.refresh_token()
+    request = rsps.calls[0].request
+    assert "Authorization" not in request.headers
+    form = form_of(rsps.calls[0])
+    assert form["client_id"] == CLIENT_ID and form["client_secret"] == CLIENT_SECRET
+
+
+def test_bearer_header_on_status_and_user(rsps):
+    rsps.get(STATUS_URL, json=STATUS_BODY)
+    rsps.get(USER_URL, json=USER_BODY)
+    client = make_client(make_credentials(o_auth_token=stored_token(7)))
+    client.service.get_status()
+    client.user.get_user()
+    assert [c.request.url for c in rsps.calls] == [STATUS_URL, USER_URL]
+    for call in rsps.calls:
+        assert call.request.method == "GET"
+        assert call.request.headers["Authorization"] == "Bearer ACCESS-TOKEN-7"
+        assert call.request.headers["Accept"] == "application/json"
+        assert call.request.body is None
+
+
+def test_token_request_never_carries_a_bearer_header(rsps):
+    rsps.post(TOKEN_URL, json=token_body(1))
+    rsps.get(STATUS_URL, json=STATUS_BODY)
+    make_client().service.get_status()
+    assert rsps.calls[0].request.headers["Authorization"].startswith("Basic ")
+    assert rsps.calls[1].request.headers["Authorization"] == "Bearer ACCESS-TOKEN-1"
+
+
+def test_base_uri_and_auth_server(rsps):
+    rsps.get("https://notes.example.com/api/status", json=STATUS_BODY)
+    client = make_client(make_credentials(o_auth_token=stored_token(1)), base_uri="https://notes.example.com/api/")
+    assert client.service.get_status().status == "ok"
+    from mdnotesropcgwithoutauthscopes.configuration import Server
+    assert client.config.get_base_uri(Server.AUTH) == "http://localhost:3000/oauth2/auth-server"
+    assert client.config.get_base_uri() == "https://notes.example.com/api"
