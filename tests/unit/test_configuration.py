@@ -189,4 +189,4 @@ def test_proxy_settings_turn_into_requests_proxies():
 
 def test_client_authentication_values():
     assert ClientAuthentication.BASIC == "client_secret_basic"
-    assert ResourceOwnerAuthCredentials().o_auth_client_authentication == ClientAuthentication.BASIC
+    assert ResourceOwnerAuthCredentials().o_auth_client_authentication == ClientAuthentication.AUTO

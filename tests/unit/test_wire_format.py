@@ -5,6 +5,7 @@ from urllib.parse import quote_plus, unquote_plus
 
 import pytest
 
+from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ClientAuthentication
 from tests.conftest import (
     CLIENT_ID, CLIENT_SECRET, PASSWORD, STATUS_BODY, STATUS_URL, TOKEN_URL, USER_BODY, USER_URL, USERNAME,
@@ -109,3 +110,50 @@ def test_base_uri_and_auth_server(rsps):
     from mdnotesropcgwithoutauthscopes.configuration import Server
     assert client.config.get_base_uri(Server.AUTH) == "http://localhost:3000/oauth2/auth-server"
     assert client.config.get_base_uri() == "https://notes.example.com/api"
+
+
+INVALID_CLIENT = {"error": "invalid_client"}
+
+
+def test_auto_falls_back_when_rfc_basic_is_refused_and_keeps_the_method(rsps):
+    rsps.post(TOKEN_URL, status=401, json=INVALID_CLIENT)  # a server that does not form-decode Basic
+    rsps.post(TOKEN_URL, json=token_body(1))
+    rsps.post(TOKEN_URL, json=token_body(2))
+    manager = make_client(make_credentials(o_auth_token=stored_token(0))).http_ropcg
+    manager.fetch_token()
+    manager.refresh_token()
+    first, second, refresh = rsps.calls
+    assert _basic(first.request.headers["Authorization"]) == f"{quote_plus(CLIENT_ID)}:{quote_plus(CLIENT_SECRET)}"
+    # CLIENT_ID holds ':' so raw Basic cannot carry it: the form body is next, and it sticks.
+    assert "Authorization" not in second.request.headers and form_of(second)["client_secret"] == CLIENT_SECRET
+    assert "Authorization" not in refresh.request.headers and form_of(refresh)["client_id"] == CLIENT_ID
+
+
+def test_auto_tries_raw_basic_before_the_form_body(rsps):
+    rsps.post(TOKEN_URL, status=401, json=INVALID_CLIENT)
+    rsps.post(TOKEN_URL, json=token_body(1))
+    make_client(make_credentials(o_auth_client_id="plain-id", o_auth_client_secret="a+b c")).http_ropcg.fetch_token()
+    assert [_basic(c.request.headers["Authorization"]) for c in rsps.calls] == ["plain-id:a%2Bb+c", "plain-id:a+b c"]
+
+
+def test_auto_sends_one_request_when_encodings_cannot_differ(rsps):
+    rsps.post(TOKEN_URL, status=401, json=INVALID_CLIENT)
+    creds = make_credentials(o_auth_client_id="plain-id", o_auth_client_secret="plainsecret")
+    with pytest.raises(OAuthProviderException):
+        make_client(creds).http_ropcg.fetch_token()
+    assert len(rsps.calls) == 1
+
+
+def test_named_method_never_falls_back(rsps):
+    rsps.post(TOKEN_URL, status=401, json=INVALID_CLIENT)
+    with pytest.raises(OAuthProviderException) as info:
+        make_client(make_credentials(o_auth_client_authentication=ClientAuthentication.BASIC)).http_ropcg.fetch_token()
+    assert info.value.error == "invalid_client"
+    assert len(rsps.calls) == 1
+
+
+def test_auto_does_not_fall_back_on_a_wrong_password(rsps):
+    rsps.post(TOKEN_URL, status=400, json={"error": "invalid_grant"})
+    with pytest.raises(OAuthProviderException):
+        make_client().http_ropcg.fetch_token()
+    assert len(rsps.calls) == 1

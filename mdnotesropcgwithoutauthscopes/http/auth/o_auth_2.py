@@ -5,6 +5,7 @@ import os
 import threading
 import time
 from typing import Any, Callable, Dict, Optional
+from urllib.parse import quote_plus
 
 from mdnotesropcgwithoutauthscopes.api_helper import APIHelper, check_type
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import APIConnectionException
@@ -23,6 +24,10 @@ _now = time.time  # UTC unix time; a module attribute so tests can move the cloc
 class ClientAuthentication:
     """How the client id and secret are sent to the token endpoint (same for fetch and refresh)."""
 
+    #: The default: RFC Basic first; if the server answers 401 / ``invalid_client`` and the id or
+    #: secret has characters that the encodings treat differently, try ``BASIC_UNENCODED``, then
+    #: ``REQUEST_BODY``. The first method the server accepts is kept for every later request.
+    AUTO = "auto"
     #: ``Authorization: Basic`` over the form-urlencoded id and secret, as RFC 6749 section 2.3.1 says.
     BASIC = "client_secret_basic"
     #: ``Authorization: Basic`` over the raw id and secret, for servers that do not form-decode.
@@ -30,7 +35,7 @@ class ClientAuthentication:
     #: ``client_id`` and ``client_secret`` in the form body (RFC 6749 section 2.3.1, second option).
     REQUEST_BODY = "client_secret_post"
 
-    _ALL = frozenset({BASIC, BASIC_UNENCODED, REQUEST_BODY})
+    _ALL = frozenset({AUTO, BASIC, BASIC_UNENCODED, REQUEST_BODY})
 
 
 class ResourceOwnerAuthCredentials(ImmutableSettings):
@@ -48,7 +53,9 @@ class ResourceOwnerAuthCredentials(ImmutableSettings):
             the place to save it. An exception it raises is logged and does not fail the call.
         o_auth_clock_skew: seconds taken off the expiry when checking it (capped at half the
             token's lifetime).
-        o_auth_client_authentication: a ``ClientAuthentication`` value; RFC Basic by default.
+        o_auth_client_authentication: a ``ClientAuthentication`` value. The default, ``AUTO``,
+            sends RFC 6749 Basic and falls back to the other methods only when the server
+            refuses it; name one method to use that method alone.
         o_auth_relogin_with_password: when False, the password is used only to get the first
             token; once a refresh is refused the SDK raises instead of signing in again.
 
@@ -74,7 +81,7 @@ class ResourceOwnerAuthCredentials(ImmutableSettings):
         o_auth_on_token_update: Optional[Callable[[OAuthToken], Any]] = None,
         o_auth_clock_skew: float = 0,
         *,
-        o_auth_client_authentication: str = ClientAuthentication.BASIC,
+        o_auth_client_authentication: str = ClientAuthentication.AUTO,
         o_auth_relogin_with_password: bool = True,
     ) -> None:
         for name, value in (
@@ -143,6 +150,7 @@ class OAuth2:
         if token is not None and _header_safe(token.access_token):
             self._state = _TokenState(token, self._deadline(token))
         self._has_had_token = token is not None
+        self._client_auth_method: Optional[str] = None  # what AUTO learned the server accepts
 
     # ----------------------------------------------------------------- public API of the seed
 
@@ -320,26 +328,66 @@ class OAuth2:
             raise AuthValidationException(
                 f"fetch_token() needs {', '.join(missing)} in ResourceOwnerAuthCredentials; nothing was sent"
             )
-        authorization, form = self._client_authentication(additional_params)
-        token = self._controller.request_token(
-            authorization, creds.o_auth_username, creds.o_auth_password, _optional_form_parameters=form
+        token = self._token_request(
+            lambda authorization, form: self._controller.request_token(
+                authorization, creds.o_auth_username, creds.o_auth_password, _optional_form_parameters=form
+            ),
+            additional_params,
         )
         return self._accept(token, None)
 
     def _refresh_grant(self, refresh_token: str, additional_params: Optional[Dict[str, Any]]) -> OAuthToken:
         if self._credentials.o_auth_client_id is None:
             raise AuthValidationException("refresh_token() needs o_auth_client_id in ResourceOwnerAuthCredentials")
-        authorization, form = self._client_authentication(additional_params)
-        token = self._controller.refresh_token(authorization, refresh_token, _optional_form_parameters=form)
+        token = self._token_request(
+            lambda authorization, form: self._controller.refresh_token(
+                authorization, refresh_token, _optional_form_parameters=form
+            ),
+            additional_params,
+        )
         return self._accept(token, refresh_token)
 
-    def _client_authentication(self, additional_params: Optional[Dict[str, Any]]):
-        """The Basic header or the form fields that authenticate the client, plus caller extras."""
+    def _token_request(self, send: Callable[[Optional[str], Dict[str, Any]], OAuthToken], additional_params: Any) -> OAuthToken:
+        """Send a token request, authenticating the client by the configured or learned method."""
         if additional_params is not None and not isinstance(additional_params, dict):
             raise TypeError(f"additional_params must be a dict, not {type(additional_params).__name__}")
+        methods = self._client_auth_methods()
+        for index, method in enumerate(methods):
+            authorization, form = self._client_authentication(method, additional_params)
+            try:
+                token = send(authorization, form)
+            except OAuthProviderException as exc:
+                refused_client = exc.response_code == 401 or exc.error == OAuthProviderErrorEnum.INVALID_CLIENT
+                if not refused_client or index == len(methods) - 1:
+                    raise
+                logger.info("The token endpoint refused client authentication by %s; trying %s", method, methods[index + 1])
+                continue
+            self._client_auth_method = method
+            return token
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def _client_auth_methods(self) -> tuple:
+        configured = self._credentials.o_auth_client_authentication
+        if configured != ClientAuthentication.AUTO:
+            return (configured,)
+        if self._client_auth_method is not None:
+            return (self._client_auth_method,)
+        creds = self._credentials
+        methods = [ClientAuthentication.BASIC]
+        raw = f"{creds.o_auth_client_id}:{creds.o_auth_client_secret or ''}"
+        encoded = f"{quote_plus(creds.o_auth_client_id)}:{quote_plus(creds.o_auth_client_secret or '')}"
+        if raw != encoded:
+            # The encodings differ only when the id or secret holds characters such as '+', '%',
+            # ' ' or non-ASCII; otherwise a second try would send the very same header.
+            if ":" not in creds.o_auth_client_id:  # Basic cannot carry a ':' in the user id unencoded
+                methods.append(ClientAuthentication.BASIC_UNENCODED)
+            methods.append(ClientAuthentication.REQUEST_BODY)
+        return tuple(methods)
+
+    def _client_authentication(self, method: str, additional_params: Optional[Dict[str, Any]]):
+        """The Basic header or the form fields that authenticate the client, plus caller extras."""
         creds = self._credentials
         form = dict(additional_params) if additional_params else {}
-        method = creds.o_auth_client_authentication
         if method == ClientAuthentication.REQUEST_BODY:
             form["client_id"] = creds.o_auth_client_id
             if creds.o_auth_client_secret is not None:
