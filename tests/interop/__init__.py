@@ -1,0 +1,1 @@
+"""Interoperability tests of the SDK against real OAuth 2 authorization servers."""
