@@ -6,18 +6,21 @@ from typing import Any, Dict, Optional, Union
 from mdnotesropcgwithoutauthscopes.models.base_model import BaseModel
 
 
+# Beyond this many seconds (about 31,700 years) a number means "never", and float maths would overflow.
+_MAX_SECONDS = 1e12
+
+
 def _coerce_seconds(value: Any) -> Optional[Union[int, float]]:
-    """``expires_in`` as a number: servers send 3600, 3600.0 or "3600"; junk counts as absent."""
-    if value is None or isinstance(value, bool):
+    """``expires_in``/``expiry`` as a number: servers send 3600, 3600.0 or "3600"; junk counts as absent."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            return None
-    if not isinstance(value, (int, float)) or not math.isfinite(value):
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (ValueError, OverflowError):
         return None
-    return int(value) if float(value).is_integer() else value
+    if not math.isfinite(number) or abs(number) > _MAX_SECONDS:
+        return None
+    return int(number) if number.is_integer() else number
 
 
 class OAuthToken(BaseModel):
