@@ -1,0 +1,48 @@
+"""Fixtures that run the reference MdNotes server on 127.0.0.1 and a free port."""
+
+import pytest
+
+from mdnotes_server import start_server
+from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials
+from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import MdnotesropcgwithoutauthscopesClient
+
+DEMO = dict(client_id="demo client:+%/é", client_secret="demo secret:+%/ü", username="demo@example.com",
+            password="demo pass:word")
+
+
+@pytest.fixture
+def start():
+    """Start servers with the given settings; every one is stopped after the test."""
+    started = []
+
+    def _start(**settings):
+        options = dict(DEMO, port=0, enable_faults=True)
+        options.update(settings)
+        server = start_server(**options)
+        started.append(server)
+        return server
+
+    yield _start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def server(start):
+    """A server whose tokens last an hour."""
+    return start(token_lifetime=3600)
+
+
+def credentials(**changes):
+    """The demo credentials, with ``changes`` applied."""
+    values = dict(o_auth_client_id=DEMO["client_id"], o_auth_client_secret=DEMO["client_secret"],
+                  o_auth_username=DEMO["username"], o_auth_password=DEMO["password"])
+    values.update(changes)
+    return ResourceOwnerAuthCredentials(**values)
+
+
+def client_for(server, creds=None, **settings):
+    """A client of ``server``."""
+    return MdnotesropcgwithoutauthscopesClient(
+        base_uri=server.base_uri, resource_owner_auth_credentials=creds or credentials(), **settings
+    )
