@@ -20,15 +20,17 @@ def test_fetch_token_sets_absolute_expiry(rsps, clock):
     rsps.post(TOKEN_URL, json=token_body(1, expires_in=3600))
     token = make_client().http_ropcg.fetch_token()
     assert token.expiry == clock.now + 3600
+    assert isinstance(token.expiry, int)
     assert token.access_token == "ACCESS-TOKEN-1"
 
 
 @pytest.mark.parametrize("expires_in, seconds", [("3600", 3600), (3600.0, 3600), (1.5, 1.5), (" 120 ", 120)])
 def test_expires_in_as_number_or_numeric_string(rsps, clock, expires_in, seconds):
+    clock.advance(0.75)
     rsps.post(TOKEN_URL, json=token_body(1, expires_in=expires_in))
     token = make_client().http_ropcg.fetch_token()
     assert token.expires_in == seconds
-    assert token.expiry == clock.now + seconds
+    assert token.expiry == int(clock.now + seconds)  # whole seconds, rounded down (never late)
 
 
 def test_token_without_expires_in_never_expires(rsps, clock):

@@ -1,6 +1,7 @@
 """OAuth 2.0 resource owner password credentials (RFC 6749 section 4.3) with refresh tokens."""
 
 import logging
+import math
 import os
 import threading
 import time
@@ -164,7 +165,8 @@ class OAuth2:
         """Exchange the username and password for a token (password grant).
 
         The token is returned, not installed: store it and build a client with it, as the
-        seed document shows. ``expiry`` is set to now plus ``expires_in``.
+        seed document shows. ``expiry`` is set to now plus ``expires_in``, rounded down to
+        whole seconds.
 
         Args:
             additional_params: extra form fields for the token request (for example ``scope``).
@@ -404,7 +406,9 @@ class OAuth2:
         if not _header_safe(token.access_token):
             raise APIException("The token response has no usable access_token (missing, empty, not text or holds line breaks)")
         if token.expiry is None and token.expires_in is not None:
-            token.expiry = _now() + token.expires_in
+            # An int, as the model documents; rounding down errs on the early side, so the SDK never
+            # sends a token that the server already considers expired.
+            token.expiry = math.floor(_now() + token.expires_in)
         if not token.refresh_token and previous_refresh_token:
             token.refresh_token = previous_refresh_token
         return token
