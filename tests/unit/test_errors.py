@@ -91,6 +91,7 @@ def test_connection_refused_is_a_connection_exception_with_url_and_cause():
     assert isinstance(error.__cause__, requests.exceptions.ConnectionError)
     assert error.request_sent is False
     assert isinstance(error, APIException) and error.response is None and error.response_code is None
+    assert isinstance(error, ConnectionError)  # the builtin, for generic handlers
 
 
 def test_timeout_is_a_timeout_exception(rsps):
