@@ -73,16 +73,20 @@ class Configuration(ImmutableSettings):
 
     Args:
         http_client_instance: a ``requests.Session`` to send requests through (or an
-            ``HttpClient``); by default the client makes its own pooled session.
-        override_http_client_configuration: with ``http_client_instance``, True applies this
-            configuration's retries and proxies to that session's requests; False uses it as is.
+            ``HttpClient``); by default the client makes its own pooled session. A session passed
+            in is not closed by ``client.close()``; an ``HttpClient`` is.
+        override_http_client_configuration: with a ``requests.Session`` as
+            ``http_client_instance``, True applies this configuration's ``proxy_settings`` and
+            ``verify_ssl`` to its requests; False keeps the session's own proxies and certificate
+            settings. ``timeout``, retries and ``max_response_bytes`` apply either way.
         http_call_back: an ``HttpCallBack`` called before each request and after each response.
         timeout: seconds to wait for the server, for every request (token requests included).
         max_retries: how many times a failed request is repeated (0 = never).
         backoff_factor: base of the exponential back-off between retries, in seconds.
         retry_statuses: HTTP statuses that are retried.
         retry_methods: HTTP methods that are retried.
-        proxy_settings: a ``ProxySettings`` for all requests.
+        proxy_settings: a ``ProxySettings`` for all requests (None: the HTTP_PROXY / HTTPS_PROXY /
+            NO_PROXY environment variables apply).
         environment: the ``Environment`` whose servers are used.
         base_uri: replaces the environment's DEFAULT server URL (self-hosted or test servers).
         resource_owner_auth_credentials: the ``ResourceOwnerAuthCredentials`` used for OAuth 2.

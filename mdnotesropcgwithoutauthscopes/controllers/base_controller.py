@@ -3,6 +3,7 @@
 import ipaddress
 import logging
 import random
+import re
 import time
 from typing import Any, Dict, Mapping, Optional, Tuple, Type
 from urllib.parse import urlsplit
@@ -17,6 +18,14 @@ from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
 from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
 
 logger = logging.getLogger("mdnotesropcgwithoutauthscopes")
+
+# The three HTTP-date forms of RFC 9110 section 5.6.7 (IMF-fixdate, RFC 850, asctime); anything
+# else in Retry-After is ignored rather than handed to a lenient date parser.
+_HTTP_DATE = re.compile(
+    r"[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$"
+    r"|[A-Za-z]+, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT$"
+    r"|[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$"
+)
 
 _sleep = time.sleep  # a module attribute so tests can record waits instead of waiting
 
@@ -223,6 +232,8 @@ def _retry_after(response: HttpResponse) -> Optional[float]:
     value = value.strip()
     if value.isdigit():
         return float(value)
+    if not _HTTP_DATE.match(value):
+        return None  # "1.5", "-1", junk: not one of the two forms, so back off as usual
     from datetime import timezone
 
     from dateutil import parser as date_parser  # only on the retry path: keeps import time low

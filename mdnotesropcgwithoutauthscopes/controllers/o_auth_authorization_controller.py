@@ -46,7 +46,8 @@ class OAuthAuthorizationController(BaseController):
             _optional_form_parameters: more form fields.
 
         Returns:
-            OAuthToken: the token as the server sent it.
+            OAuthToken: the token as the server sent it: ``expiry`` is not set, and it is neither
+            installed nor passed to ``o_auth_on_token_update``.
 
         Raises:
             OAuthProviderException: 400 (``error`` says why) or 401 (client authentication failed).
@@ -71,7 +72,8 @@ class OAuthAuthorizationController(BaseController):
             _optional_form_parameters: more form fields.
 
         Returns:
-            OAuthToken: the token as the server sent it.
+            OAuthToken: the token as the server sent it: ``expiry`` is not set, and it is neither
+            installed nor passed to ``o_auth_on_token_update``.
 
         Raises:
             OAuthProviderException: 400 (``error`` says why) or 401 (client authentication failed).

@@ -19,6 +19,10 @@ class UserController(BaseController):
         Raises:
             AuthValidationException: no usable token and none can be obtained (nothing sent).
             OAuthProviderException: the token endpoint refused a needed fetch or refresh.
-            APIException: a non-2xx answer or a transport failure.
+            InsecureTransportException: plain ``http://`` to a non-loopback host without
+                ``allow_insecure_http`` (nothing sent).
+            APIConnectionException: the network failed or timed out (after retries).
+            ResponseTooLargeException: the body exceeds ``max_response_bytes``.
+            APIException: any other non-2xx answer.
         """
         return self._pipeline.call(_GET_USER)

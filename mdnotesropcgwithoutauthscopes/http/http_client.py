@@ -10,7 +10,8 @@ class HttpClient:
     """Sends one ``HttpRequest`` and returns its ``HttpResponse``; no retries, no auth.
 
     Implementations raise ``APIConnectionException`` (or ``APITimeoutException``) for transport
-    failures, with the cause chained, and never let backend exceptions escape.
+    failures, with the cause chained, and never let backend exceptions escape. Set
+    ``request_sent=False`` when nothing reached the server: only then are token requests retried.
     """
 
     def execute(self, request: HttpRequest, *, timeout: Optional[float] = None) -> HttpResponse:
@@ -18,6 +19,7 @@ class HttpClient:
 
         Raises:
             APIConnectionException: the request could not be completed.
+            ResponseTooLargeException: the body exceeds the limit the client enforces.
         """
         raise NotImplementedError
 

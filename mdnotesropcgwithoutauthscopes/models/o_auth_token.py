@@ -32,7 +32,8 @@ class OAuthToken(BaseModel):
         expires_in: lifetime in seconds, as the server sent it (numeric strings are converted).
         scope: the granted scope, if the server named one.
         expiry: unix time (UTC seconds) at which the token expires; the SDK sets it when the token
-            arrives, as arrival time plus ``expires_in``. None means "no known expiry".
+            arrives, as arrival time plus ``expires_in``, rounded down to a whole second (an int).
+            None means "no known expiry".
         refresh_token: the token for the refresh grant, if one was issued.
         additional_properties: any other fields of the token response.
 

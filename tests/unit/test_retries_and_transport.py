@@ -176,3 +176,19 @@ def test_token_error_with_retries_still_maps_to_provider_exception(rsps, waits):
     with pytest.raises(OAuthProviderException):
         make_client(max_retries=1, backoff_factor=0).http_ropcg.fetch_token()
     assert len(rsps.calls) == 2
+
+
+@pytest.mark.parametrize("value", ["1.5", "-1", "3 1", "soon", "Mon, 99 Foo 2020"])
+def test_malformed_retry_after_falls_back_to_backoff(rsps, waits, value):
+    rsps.get(STATUS_URL, status=503, headers={"Retry-After": value})
+    rsps.get(STATUS_URL, json=STATUS_BODY)
+    _client(max_retries=1, backoff_factor=0.1).service.get_status()
+    assert 0.05 <= waits[0] <= 0.1
+
+
+@pytest.mark.parametrize("form", ["Sun, 06 Nov 2033 08:49:37 GMT", "Sunday, 06-Nov-33 08:49:37 GMT", "Sun Nov  6 08:49:37 2033"])
+def test_all_three_http_date_forms_are_read(rsps, waits, form):
+    rsps.get(STATUS_URL, status=503, headers={"Retry-After": form})
+    rsps.get(STATUS_URL, json=STATUS_BODY)
+    _client(max_retries=1, max_retry_wait=45).service.get_status()
+    assert waits == [45]  # a date years ahead: capped by max_retry_wait

@@ -58,7 +58,8 @@ class ResourceOwnerAuthCredentials(ImmutableSettings):
             sends RFC 6749 Basic and falls back to the other methods only when the server
             refuses it; name one method to use that method alone.
         o_auth_relogin_with_password: when False, the password is used only to get the first
-            token; once a refresh is refused the SDK raises instead of signing in again.
+            token; once a refresh is refused (or failed on the network) the SDK raises instead of
+            signing in again. A client built with a stored token never sends the password.
 
     ``repr`` shows the secret, password and token as ``***``.
     """
@@ -194,7 +195,8 @@ class OAuth2:
             OAuthToken: the new token (not installed; see ``fetch_token``).
 
         Raises:
-            AuthValidationException: there is no token with a refresh token (nothing sent).
+            AuthValidationException: there is no token with a refresh token, or no
+                ``o_auth_client_id`` (nothing sent).
             OAuthProviderException: the server refused (``error`` says why).
             APIException: any other failure.
         """
@@ -310,7 +312,8 @@ class OAuth2:
         return (
             f"The OAuth token {state} and the SDK cannot obtain a new one: {how}. "
             "Fetch a new token and install it with clone_with(o_auth_token=...), or give the credentials "
-            "a username and password, a refresh token or an o_auth_token_provider."
+            "o_auth_client_id with a username and password or a token that has a refresh token, "
+            "or an o_auth_token_provider."
         )
 
     def _from_provider(self, last: Optional[OAuthToken]) -> OAuthToken:
