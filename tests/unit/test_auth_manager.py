@@ -326,3 +326,18 @@ def test_credentials_accept_stored_token_dictionary(rsps):
     client = make_client(ResourceOwnerAuthCredentials(o_auth_token=stored))
     client.service.get_status()
     assert rsps.calls[0].request.headers["Authorization"] == "Bearer ACCESS-TOKEN-4"
+
+
+def test_one_second_token_with_skew_is_not_born_expired_by_rounding(rsps, clock):
+    clock.advance(0.9)  # arrival late in a second: expiry rounds down to only 0.1 s away
+    rsps.post(TOKEN_URL, json=token_body(1, expires_in=1))
+    rsps.get(STATUS_URL, json=STATUS_BODY)
+    client = make_client(make_credentials(o_auth_clock_skew=5))
+    client.service.get_status()
+    assert client.http_ropcg.is_valid() and not client.http_ropcg.is_token_expired()
+    client.service.get_status()
+    assert len(token_calls(rsps)) == 1
+    clock.advance(0.49)
+    assert client.http_ropcg.is_valid()
+    clock.advance(0.02)  # past half the lifetime
+    assert client.http_ropcg.is_token_expired()

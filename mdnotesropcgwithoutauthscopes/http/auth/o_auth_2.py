@@ -5,7 +5,7 @@ import math
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 from urllib.parse import quote_plus
 
 from mdnotesropcgwithoutauthscopes.api_helper import APIHelper, check_type
@@ -181,7 +181,7 @@ class OAuth2:
             APIException: any other failure.
         """
         with self._locked():
-            return self._password_grant(additional_params)
+            return self._password_grant(additional_params)[0]
 
     def refresh_token(self, additional_params: Optional[Dict[str, Any]] = None) -> OAuthToken:
         """Get a new token with the current token's refresh token (refresh grant).
@@ -204,7 +204,7 @@ class OAuth2:
             token = self.token
             if token is None or not token.refresh_token:
                 raise AuthValidationException("refresh_token() needs a current OAuth token that has a refresh_token")
-            return self._refresh_grant(token.refresh_token, additional_params)
+            return self._refresh_grant(token.refresh_token, additional_params)[0]
 
     def is_token_expired(self, o_auth_token: Optional[OAuthToken] = None) -> bool:
         """True when the token (the current one by default) is past its expiry minus the clock skew.
@@ -212,10 +212,13 @@ class OAuth2:
         A token without ``expiry`` never counts as expired; with no token at all this is False
         (see ``is_valid``).
         """
-        token = o_auth_token if o_auth_token is not None else self.token
-        if token is None:
-            return False
-        deadline = self._deadline(token)
+        state = self._state
+        if o_auth_token is None or (state is not None and o_auth_token is state.token):
+            if state is None:
+                return False
+            deadline = state.deadline
+        else:
+            deadline = self._deadline(o_auth_token)
         return deadline is not None and _now() >= deadline
 
     def is_valid(self) -> bool:
@@ -263,14 +266,19 @@ class OAuth2:
             current = self._state
             if current is not None and current is not stale and (current.deadline is None or _now() < current.deadline):
                 return current  # another thread got a token while this one waited
-            token = self._obtain(current.token if current is not None else None)
-            state = _TokenState(token, self._deadline(token))
+            token, stamped_at = self._obtain(current.token if current is not None else None)
+            deadline = self._deadline(token)
+            if stamped_at is not None and deadline is not None and token.expires_in > 0:
+                # expiry was rounded down to a whole second: never let that (with the skew) leave
+                # less than half the lifetime, or a one-second token could be born expired.
+                deadline = max(deadline, stamped_at + token.expires_in / 2)
+            state = _TokenState(token, deadline)
             self._state = state
             self._has_had_token = True
             self._notify(token)
             return state
 
-    def _obtain(self, last: Optional[OAuthToken]) -> OAuthToken:
+    def _obtain(self, last: Optional[OAuthToken]) -> Tuple[OAuthToken, Optional[float]]:
         creds = self._credentials
         if creds.o_auth_token_provider is not None:
             return self._from_provider(last)
@@ -316,7 +324,7 @@ class OAuth2:
             "or an o_auth_token_provider."
         )
 
-    def _from_provider(self, last: Optional[OAuthToken]) -> OAuthToken:
+    def _from_provider(self, last: Optional[OAuthToken]) -> Tuple[OAuthToken, Optional[float]]:
         token = self._credentials.o_auth_token_provider(last, self)
         if isinstance(token, dict):
             token = OAuthToken.from_dictionary(token)
@@ -326,7 +334,7 @@ class OAuth2:
             )
         return self._accept(token, None)
 
-    def _password_grant(self, additional_params: Optional[Dict[str, Any]]) -> OAuthToken:
+    def _password_grant(self, additional_params: Optional[Dict[str, Any]]) -> Tuple[OAuthToken, Optional[float]]:
         creds = self._credentials
         missing = [n for n in ("o_auth_client_id", "o_auth_username", "o_auth_password") if getattr(creds, n) is None]
         if missing:
@@ -341,7 +349,9 @@ class OAuth2:
         )
         return self._accept(token, None)
 
-    def _refresh_grant(self, refresh_token: str, additional_params: Optional[Dict[str, Any]]) -> OAuthToken:
+    def _refresh_grant(
+        self, refresh_token: str, additional_params: Optional[Dict[str, Any]]
+    ) -> Tuple[OAuthToken, Optional[float]]:
         if self._credentials.o_auth_client_id is None:
             raise AuthValidationException("refresh_token() needs o_auth_client_id in ResourceOwnerAuthCredentials")
         token = self._token_request(
@@ -404,17 +414,19 @@ class OAuth2:
         return header, form
 
     @staticmethod
-    def _accept(token: OAuthToken, previous_refresh_token: Optional[str]) -> OAuthToken:
-        """Check a token from the server and stamp its absolute expiry."""
+    def _accept(token: OAuthToken, previous_refresh_token: Optional[str]) -> Tuple[OAuthToken, Optional[float]]:
+        """Check a new token and stamp its absolute expiry; also return when it was stamped (or None)."""
         if not _header_safe(token.access_token):
             raise APIException("The token response has no usable access_token (missing, empty, not text or holds line breaks)")
+        stamped_at = None
         if token.expiry is None and token.expires_in is not None:
             # An int, as the model documents; rounding down errs on the early side, so the SDK never
             # sends a token that the server already considers expired.
-            token.expiry = math.floor(_now() + token.expires_in)
+            stamped_at = _now()
+            token.expiry = math.floor(stamped_at + token.expires_in)
         if not token.refresh_token and previous_refresh_token:
             token.refresh_token = previous_refresh_token
-        return token
+        return token, stamped_at
 
     def _notify(self, token: OAuthToken) -> None:
         callback = self._credentials.o_auth_on_token_update
