@@ -1,6 +1,7 @@
 """The ``HttpClient`` built on ``requests``: the only module of the SDK that imports it."""
 
 import logging
+import os
 import time
 from typing import Any, Dict, Optional, Set, Tuple
 
@@ -87,6 +88,7 @@ class RequestsClient(HttpClient):
         # (lower-case name, value) pairs requests' header check has passed (a pure function);
         # credentials are never kept here.
         self._valid_headers: Set[Tuple[Any, Any]] = set()
+        self._pid = os.getpid()
 
     def execute(self, request: HttpRequest, *, timeout: Optional[float] = None) -> HttpResponse:
         """Send ``request`` and read the whole (capped) body.
@@ -99,6 +101,8 @@ class RequestsClient(HttpClient):
         url = request.query_url
         timeout = self.timeout if timeout is None else timeout
         session = self.session
+        if self._pid != os.getpid():
+            self._forget_parent_connections()
         try:
             prepared = self._prepare(request)
             deadline = time.monotonic() + timeout
@@ -221,6 +225,17 @@ class RequestsClient(HttpClient):
             chunks.append(chunk)
         response.close()  # fully read: this hands the connection back to the pool
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def _forget_parent_connections(self) -> None:
+        """In a forked child, drop the pooled sockets inherited from the parent.
+
+        Parent and child would otherwise read and write the same connections, and one process
+        could receive the other's responses (and tokens). Closing the child's copies sends nothing
+        to the server while the parent still holds them, so the parent's connections live on.
+        """
+        for adapter in self.session.adapters.values():
+            adapter.close()
+        self._pid = os.getpid()
 
     def close(self) -> None:
         """Close the session this client created (a session passed in is left to its owner)."""
