@@ -31,6 +31,10 @@ _sleep = time.sleep  # a module attribute so tests can record waits instead of w
 
 # Statuses after which a token request may be repeated: the server said "not now", not "no".
 _TOKEN_RETRY_STATUSES = frozenset({429, 503})
+# A token request answered 429/503 gets at least this many retries (max_retries may raise it):
+# without a token no call can proceed, and the server said it did nothing. A refused connection
+# gets only max_retries: it usually means the server is down, and waiting would only delay that.
+_TOKEN_MIN_RETRIES = 2
 
 
 class Endpoint:
@@ -161,7 +165,10 @@ class CallPipeline:
     ) -> Optional[float]:
         """The whole retry policy: seconds to wait before the next attempt, or None to stop."""
         config = self.config
-        if attempt >= config.max_retries:
+        max_retries = config.max_retries
+        if endpoint.sends_credentials and response is not None and response.status_code in _TOKEN_RETRY_STATUSES:
+            max_retries = max(max_retries, _TOKEN_MIN_RETRIES)
+        if attempt >= max_retries:
             return None
         if error is not None:
             # Nothing reached the server: repeating is safe for any method. Otherwise only for
@@ -180,7 +187,7 @@ class CallPipeline:
         delay = min(delay, config.max_retry_wait)
         logger.debug(
             "Retrying %s %s in %.2fs (attempt %d of %d, %s)",
-            endpoint.method, endpoint.path, delay, attempt + 1, config.max_retries,
+            endpoint.method, endpoint.path, delay, attempt + 1, max_retries,
             f"status {response.status_code}" if response is not None else type(error).__name__,
         )
         return delay

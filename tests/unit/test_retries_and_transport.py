@@ -100,6 +100,24 @@ def test_token_request_is_not_retried_on_other_statuses(rsps, waits, status):
     assert len(rsps.calls) == 1
 
 
+@pytest.mark.parametrize("status", [429, 503])
+def test_token_request_gets_two_retries_even_with_default_settings(rsps, waits, status):
+    rsps.post(TOKEN_URL, status=status, headers={"Retry-After": "0"})
+    rsps.post(TOKEN_URL, status=status, headers={"Retry-After": "0"})
+    rsps.post(TOKEN_URL, json=token_body(1))
+    rsps.get(STATUS_URL, json=STATUS_BODY)
+    assert make_client().service.get_status().status == "ok"
+    assert len(token_calls(rsps)) == 3 and waits == [0, 0]
+
+
+def test_token_request_stops_after_its_two_retries(rsps, waits):
+    rsps.post(TOKEN_URL, status=503, headers={"Retry-After": "0"})
+    with pytest.raises(APIException) as info:
+        make_client().http_ropcg.fetch_token()
+    assert info.value.response_code == 503
+    assert len(rsps.calls) == 3
+
+
 def test_token_request_is_not_repeated_after_a_timeout(rsps, waits):
     rsps.post(TOKEN_URL, body=requests.exceptions.ReadTimeout("slow"))
     with pytest.raises(APIException):
@@ -192,3 +210,9 @@ def test_all_three_http_date_forms_are_read(rsps, waits, form):
     rsps.get(STATUS_URL, json=STATUS_BODY)
     _client(max_retries=1, max_retry_wait=45).service.get_status()
     assert waits == [45]  # a date years ahead: capped by max_retry_wait
+
+
+def test_refused_connection_on_a_token_request_is_raised_at_once_by_default(waits):
+    with pytest.raises(APIException):
+        make_client(base_uri="http://127.0.0.1:9/x").http_ropcg.fetch_token()
+    assert waits == []
