@@ -157,3 +157,21 @@ def test_auto_does_not_fall_back_on_a_wrong_password(rsps):
     with pytest.raises(OAuthProviderException):
         make_client().http_ropcg.fetch_token()
     assert len(rsps.calls) == 1
+
+
+def test_auto_does_not_fall_back_on_401_invalid_grant(rsps):
+    rsps.post(TOKEN_URL, status=401, json={"error": "invalid_grant", "error_description": "Invalid user credentials"})
+    with pytest.raises(OAuthProviderException) as info:
+        make_client().http_ropcg.fetch_token()
+    assert info.value.error == "invalid_grant" and info.value.response_code == 401
+    assert len(rsps.calls) == 1
+
+
+def test_auto_falls_back_on_400_invalid_client_and_on_bare_401(rsps):
+    rsps.post(TOKEN_URL, status=400, json={"error": "invalid_client"})
+    rsps.post(TOKEN_URL, status=401, body="Unauthorized")
+    rsps.post(TOKEN_URL, json=token_body(1))
+    creds = make_credentials(o_auth_client_id="plain-id")  # no ':', so raw Basic is tried too
+    make_client(creds).http_ropcg.fetch_token()
+    assert len(rsps.calls) == 3
+    assert "Authorization" not in rsps.calls[2].request.headers

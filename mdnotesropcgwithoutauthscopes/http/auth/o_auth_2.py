@@ -372,7 +372,11 @@ class OAuth2:
             try:
                 token = send(authorization, form)
             except OAuthProviderException as exc:
-                refused_client = exc.response_code == 401 or exc.error == OAuthProviderErrorEnum.INVALID_CLIENT
+                # Some servers (Keycloak) answer a wrong password with 401 invalid_grant: only an
+                # invalid_client, or a 401 naming no error, says the client itself was refused.
+                refused_client = exc.error == OAuthProviderErrorEnum.INVALID_CLIENT or (
+                    exc.response_code == 401 and exc.error is None
+                )
                 if not refused_client or index == len(methods) - 1:
                     raise
                 logger.info("The token endpoint refused client authentication by %s; trying %s", method, methods[index + 1])
