@@ -1,4 +1,4 @@
-"""Small shared helpers: sentinel, JSON, form encoding, redaction and argument checks."""
+"""Small shared helpers: JSON, form encoding, redaction and argument checks."""
 
 import base64
 import json
@@ -18,21 +18,6 @@ SECRET_KEYS = frozenset(
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-class _Unset:
-    """Marks "argument not given", so that None, 0 and False stay real values in clone_with."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-UNSET: Any = _Unset()
-
-
 class APIHelper:
     """Helpers shared by the models, the pipeline and the auth manager."""
 
@@ -49,7 +34,11 @@ class APIHelper:
 
     @staticmethod
     def json_serialize(obj: Any) -> str:
-        """Serialize models (via ``to_dictionary``) and plain values to JSON text."""
+        """Serialize models (via ``to_dictionary``), plain values and other objects to JSON text.
+
+        ``APIHelper.json_serialize(token)`` is one way to store a token; objects without
+        ``to_dictionary`` are written with their attributes, through jsonpickle.
+        """
         return json.dumps(obj, default=APIHelper._json_default)
 
     @staticmethod

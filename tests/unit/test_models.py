@@ -69,3 +69,17 @@ def test_error_enum_values_are_rfc_strings():
     assert OAuthProviderErrorEnum.UNSUPPORTED_GRANT_TYPE == "unsupported_grant_type"
     assert OAuthProviderErrorEnum.INVALID_SCOPE == "invalid_scope"
     assert OAuthProviderErrorEnum.is_valid("invalid_grant") and not OAuthProviderErrorEnum.is_valid("nope")
+
+
+def test_json_serialize_models_nested_values_and_plain_objects():
+    from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
+
+    class Plain:
+        def __init__(self):
+            self.name = "n"
+            self.count = 0
+
+    token = OAuthToken("a", "Bearer", 60, expiry=1800000060, refresh_token="r")
+    assert json.loads(APIHelper.json_serialize(token)) == token.to_dictionary()
+    assert json.loads(APIHelper.json_serialize({"user": User(id=0), "n": [1]})) == {"user": {"id": 0}, "n": [1]}
+    assert json.loads(APIHelper.json_serialize(Plain())) == {"name": "n", "count": 0}
