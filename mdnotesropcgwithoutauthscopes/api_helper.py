@@ -49,7 +49,7 @@ class APIHelper:
         # Arbitrary user objects are rare here: jsonpickle is imported only when one shows up.
         import jsonpickle
 
-        return json.loads(jsonpickle.encode(obj, unpicklable=False))
+        return json.loads(jsonpickle.encode(obj, unpicklable=False, keys=True))
 
     @staticmethod
     def basic_auth_header(client_id: str, client_secret: Optional[str], *, form_encode: bool = True) -> str:
