@@ -182,7 +182,7 @@ class CallPipeline:
             return None
         delay = _retry_after(response) if response is not None else None
         if delay is None:
-            # Exponential back-off with full jitter, so that many clients do not retry in step.
+            # Exponential back-off with jitter (half to all of each step), so clients do not retry in step.
             delay = config.backoff_factor * (2 ** attempt) * random.uniform(0.5, 1.0)
         delay = min(delay, config.max_retry_wait)
         logger.debug(
