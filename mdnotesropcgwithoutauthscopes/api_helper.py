@@ -3,7 +3,7 @@
 import base64
 import json
 import re
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 from urllib.parse import quote_plus
 
 REDACTED = "***"
@@ -52,17 +52,16 @@ class APIHelper:
         return json.loads(jsonpickle.encode(obj, unpicklable=False, keys=True))
 
     @staticmethod
-    def basic_auth_header(client_id: str, client_secret: Optional[str], *, form_encode: bool = True) -> str:
+    def basic_auth_header(
+        client_id: str, client_secret: Optional[str], *, encode: Optional[Callable[[str], str]] = quote_plus
+    ) -> str:
         """Build an ``Authorization: Basic`` value.
 
-        RFC 6749 section 2.3.1 says the id and secret are form-urlencoded before they are joined
-        with ``:`` and base64-encoded, so that ``:``, ``+``, ``%`` and non-ASCII survive.
+        RFC 6749 section 2.3.1 says the id and secret are form-urlencoded (``quote_plus``, the
+        default) before they are joined with ``:`` and base64-encoded, so that ``:``, ``+``, ``%``
+        and non-ASCII survive. ``encode=None`` joins them as they are.
         """
-        secret = client_secret or ""
-        if form_encode:
-            pair = f"{quote_plus(client_id)}:{quote_plus(secret)}"
-        else:
-            pair = f"{client_id}:{secret}"
+        pair = f"{client_id}:{client_secret or ''}" if encode is None else f"{encode(client_id)}:{encode(client_secret or '')}"
         return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
 
     @staticmethod

@@ -1,7 +1,7 @@
 """Exact wire format of token requests and Bearer calls."""
 
 import base64
-from urllib.parse import quote_plus, unquote_plus
+from urllib.parse import quote, quote_plus, unquote_plus
 
 import pytest
 
@@ -124,16 +124,48 @@ def test_auto_falls_back_when_rfc_basic_is_refused_and_keeps_the_method(rsps):
     manager.refresh_token()
     first, second, refresh = rsps.calls
     assert _basic(first.request.headers["Authorization"]) == f"{quote_plus(CLIENT_ID)}:{quote_plus(CLIENT_SECRET)}"
-    # CLIENT_ID holds ':' so raw Basic cannot carry it: the form body is next, and it sticks.
-    assert "Authorization" not in second.request.headers and form_of(second)["client_secret"] == CLIENT_SECRET
-    assert "Authorization" not in refresh.request.headers and form_of(refresh)["client_id"] == CLIENT_ID
+    # The secret holds a space: percent-encoded Basic (%20, not +) is next, and it sticks.
+    percent = f"{quote(CLIENT_ID, safe='')}:{quote(CLIENT_SECRET, safe='')}"
+    assert _basic(second.request.headers["Authorization"]) == percent
+    assert _basic(refresh.request.headers["Authorization"]) == percent
+    assert "client_secret" not in form_of(refresh)
 
 
-def test_auto_tries_raw_basic_before_the_form_body(rsps):
-    rsps.post(TOKEN_URL, status=401, json=INVALID_CLIENT)
+def test_auto_order_form_percent_raw_then_body(rsps):
+    for _ in range(3):
+        rsps.post(TOKEN_URL, status=401, json=INVALID_CLIENT)
     rsps.post(TOKEN_URL, json=token_body(1))
     make_client(make_credentials(o_auth_client_id="plain-id", o_auth_client_secret="a+b c")).http_ropcg.fetch_token()
-    assert [_basic(c.request.headers["Authorization"]) for c in rsps.calls] == ["plain-id:a%2Bb+c", "plain-id:a+b c"]
+    basics = [_basic(c.request.headers["Authorization"]) for c in rsps.calls[:3]]
+    assert basics == ["plain-id:a%2Bb+c", "plain-id:a%2Bb%20c", "plain-id:a+b c"]
+    assert "Authorization" not in rsps.calls[3].request.headers
+    assert form_of(rsps.calls[3])["client_secret"] == "a+b c"
+
+
+def test_auto_skips_encodings_that_send_the_same_bytes(rsps):
+    rsps.post(TOKEN_URL, status=401, json=INVALID_CLIENT)
+    rsps.post(TOKEN_URL, json=token_body(1))
+    # '+' and '%' encode alike in form and percent encoding: raw Basic is the only other header.
+    make_client(make_credentials(o_auth_client_id="plain-id", o_auth_client_secret="a+b%c")).http_ropcg.fetch_token()
+    assert [_basic(c.request.headers["Authorization"]) for c in rsps.calls] == ["plain-id:a%2Bb%25c", "plain-id:a+b%c"]
+
+
+def test_auto_reports_the_first_refusal_when_every_method_fails(rsps):
+    rsps.post(TOKEN_URL, status=401, json={"error": "invalid_client", "error_description": "client is invalid"})
+    rsps.post(TOKEN_URL, status=400, json={"error": "invalid_request", "error_description": "Invalid parameter: client_id"})
+    with pytest.raises(OAuthProviderException) as info:
+        make_client().http_ropcg.fetch_token()
+    assert (info.value.error, info.value.response_code) == ("invalid_client", 401)
+    assert len(rsps.calls) == 3  # form Basic, percent Basic, form body (the id holds ':')
+
+
+def test_a_fallback_that_reaches_the_password_check_reports_it(rsps):
+    rsps.post(TOKEN_URL, status=401, json=INVALID_CLIENT)
+    rsps.post(TOKEN_URL, status=400, json={"error": "invalid_grant"})
+    with pytest.raises(OAuthProviderException) as info:
+        make_client().http_ropcg.fetch_token()
+    assert info.value.error == "invalid_grant"
+    assert len(rsps.calls) == 2
 
 
 def test_auto_sends_one_request_when_encodings_cannot_differ(rsps):
@@ -174,4 +206,4 @@ def test_auto_falls_back_on_400_invalid_client_and_on_bare_401(rsps):
     creds = make_credentials(o_auth_client_id="plain-id")  # no ':', so raw Basic is tried too
     make_client(creds).http_ropcg.fetch_token()
     assert len(rsps.calls) == 3
-    assert "Authorization" not in rsps.calls[2].request.headers
+    assert _basic(rsps.calls[2].request.headers["Authorization"]) == f"plain-id:{CLIENT_SECRET}"

@@ -6,7 +6,7 @@ import os
 import threading
 import time
 from typing import Any, Callable, Dict, Optional, Tuple
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 from mdnotesropcgwithoutauthscopes.api_helper import APIHelper, check_type
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import APIConnectionException
@@ -25,18 +25,34 @@ _now = time.time  # UTC unix time; a module attribute so tests can move the cloc
 class ClientAuthentication:
     """How the client id and secret are sent to the token endpoint (same for fetch and refresh)."""
 
-    #: The default: RFC Basic first; if the server answers 401 / ``invalid_client`` and the id or
-    #: secret has characters that the encodings treat differently, try ``BASIC_UNENCODED``, then
-    #: ``REQUEST_BODY``. The first method the server accepts is kept for every later request.
+    #: The default: RFC Basic first; if the server refuses the client (``invalid_client``, or a
+    #: bare 401) and the id or secret has characters that the encodings treat differently, try
+    #: ``BASIC_PERCENT_ENCODED``, ``BASIC_UNENCODED``, then ``REQUEST_BODY``, skipping any that
+    #: would send the same bytes again. The first method accepted is kept for every later request.
     AUTO = "auto"
     #: ``Authorization: Basic`` over the form-urlencoded id and secret, as RFC 6749 section 2.3.1 says.
     BASIC = "client_secret_basic"
+    #: ``Authorization: Basic`` over the percent-encoded id and secret (a space as ``%20``, not
+    #: ``+``): what servers that decode with plain URL-unquoting (Authlib, many Node servers) accept.
+    BASIC_PERCENT_ENCODED = "client_secret_basic_percent_encoded"
     #: ``Authorization: Basic`` over the raw id and secret, for servers that do not form-decode.
     BASIC_UNENCODED = "client_secret_basic_unencoded"
     #: ``client_id`` and ``client_secret`` in the form body (RFC 6749 section 2.3.1, second option).
     REQUEST_BODY = "client_secret_post"
 
-    _ALL = frozenset({AUTO, BASIC, BASIC_UNENCODED, REQUEST_BODY})
+    _ALL = frozenset({AUTO, BASIC, BASIC_PERCENT_ENCODED, BASIC_UNENCODED, REQUEST_BODY})
+
+
+def _percent_encode(value: str) -> str:
+    return quote(value, safe="")
+
+
+# How each Basic method encodes the id and secret before base64 (None: as they are).
+_BASIC_ENCODERS = {
+    ClientAuthentication.BASIC: quote_plus,
+    ClientAuthentication.BASIC_PERCENT_ENCODED: _percent_encode,
+    ClientAuthentication.BASIC_UNENCODED: None,
+}
 
 
 class ResourceOwnerAuthCredentials(ImmutableSettings):
@@ -367,18 +383,24 @@ class OAuth2:
         if additional_params is not None and not isinstance(additional_params, dict):
             raise TypeError(f"additional_params must be a dict, not {type(additional_params).__name__}")
         methods = self._client_auth_methods()
+        first_refusal: Optional[OAuthProviderException] = None
         for index, method in enumerate(methods):
             authorization, form = self._client_authentication(method, additional_params)
             try:
                 token = send(authorization, form)
             except OAuthProviderException as exc:
                 # Some servers (Keycloak) answer a wrong password with 401 invalid_grant: only an
-                # invalid_client, or a 401 naming no error, says the client itself was refused.
+                # invalid_client, or a 401 naming no error, says the client itself was refused. A
+                # fallback's invalid_request is about its own encoding (a server may refuse a
+                # non-ASCII client_id in the body), not news about the request.
                 refused_client = exc.error == OAuthProviderErrorEnum.INVALID_CLIENT or (
                     exc.response_code == 401 and exc.error is None
                 )
-                if not refused_client or index == len(methods) - 1:
+                if not refused_client and not (index > 0 and exc.error == OAuthProviderErrorEnum.INVALID_REQUEST):
                     raise
+                first_refusal = first_refusal or exc
+                if index == len(methods) - 1:
+                    raise first_refusal  # every method failed: report the refusal of the RFC method
                 logger.info("The token endpoint refused client authentication by %s; trying %s", method, methods[index + 1])
                 continue
             self._client_auth_method = method
@@ -391,17 +413,22 @@ class OAuth2:
             return (configured,)
         if self._client_auth_method is not None:
             return (self._client_auth_method,)
-        creds = self._credentials
-        methods = [ClientAuthentication.BASIC]
-        raw = f"{creds.o_auth_client_id}:{creds.o_auth_client_secret or ''}"
-        encoded = f"{quote_plus(creds.o_auth_client_id)}:{quote_plus(creds.o_auth_client_secret or '')}"
-        if raw != encoded:
-            # The encodings differ only when the id or secret holds characters such as '+', '%',
-            # ' ' or non-ASCII; otherwise a second try would send the very same header.
-            if ":" not in creds.o_auth_client_id:  # Basic cannot carry a ':' in the user id unencoded
-                methods.append(ClientAuthentication.BASIC_UNENCODED)
+        client_id = self._credentials.o_auth_client_id
+        methods, headers = [], set()
+        for method, encode in _BASIC_ENCODERS.items():
+            if encode is None and ":" in client_id:
+                continue  # unencoded Basic cannot carry a ':' in the user id
+            header = self._basic_header(method)
+            if header not in headers:  # the encodings agree for plain ids and secrets: send once
+                headers.add(header)
+                methods.append(method)
+        if len(methods) > 1 or ":" in client_id:
             methods.append(ClientAuthentication.REQUEST_BODY)
         return tuple(methods)
+
+    def _basic_header(self, method: str) -> str:
+        creds = self._credentials
+        return APIHelper.basic_auth_header(creds.o_auth_client_id, creds.o_auth_client_secret, encode=_BASIC_ENCODERS[method])
 
     def _client_authentication(self, method: str, additional_params: Optional[Dict[str, Any]]):
         """The Basic header or the form fields that authenticate the client, plus caller extras."""
@@ -412,10 +439,7 @@ class OAuth2:
             if creds.o_auth_client_secret is not None:
                 form["client_secret"] = creds.o_auth_client_secret
             return None, form
-        header = APIHelper.basic_auth_header(
-            creds.o_auth_client_id, creds.o_auth_client_secret, form_encode=method == ClientAuthentication.BASIC
-        )
-        return header, form
+        return self._basic_header(method), form
 
     @staticmethod
     def _accept(token: OAuthToken, previous_refresh_token: Optional[str]) -> Tuple[OAuthToken, Optional[float]]:
