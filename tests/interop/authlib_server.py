@@ -15,12 +15,25 @@ VERSION = authlib.__version__
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 GRANT_TYPES = ("password", "refresh_token")
 
-# What the stock library does where the two servers differ (see doc/compatibility.md).
+# What the stock library does where the servers differ (see doc/compatibility.md).
 # A wrong password is answered with invalid_request, not invalid_grant (§5.2).
 BAD_PASSWORD_ERROR = "invalid_request"
 # Basic credentials are percent-decoded with unquote(), so the '+' that §2.3.1
 # form-encoding makes of a space stays a '+': a secret with a space fails.
 DECODES_RFC6749_BASIC = False
+# Client id and secret may hold any character (the interop id's 'é' is fine in the form body).
+ASCII_ONLY_CLIENT_CREDENTIALS = False
+# expires_in is the configured lifetime, exactly.
+EXPIRES_IN_MAY_BE_ONE_LESS = False
+# "scope" is left out of token responses (the SDK's token.scope is None).
+TOKEN_RESPONSE_SCOPE = None
+# Without rotation a refresh response carries no refresh_token.
+RESENDS_REFRESH_TOKEN_WITHOUT_ROTATION = False
+# The challenge of a refused client (a wrong secret) and of an unknown bearer token.
+INVALID_CLIENT_CHALLENGE = ('Basic error="invalid_client", error_description="The client cannot authenticate with '
+                            f'methods: {AUTH_METHODS}"')
+INVALID_TOKEN_CHALLENGE = ('Bearer error="invalid_token", error_description="The access token provided is expired, '
+                           'revoked, malformed, or invalid for other reasons."')
 
 
 class Client(ClientMixin):

@@ -85,10 +85,17 @@ class Exchange:
     body: str
     status: str = ""
     response_body: str = ""
+    response_headers: dict = field(default_factory=dict)  # names in lower case
+
+    @property
+    def status_code(self):
+        """The status as a number (``status`` is the status line's "401 UNAUTHORIZED"); None before the answer."""
+        return int(self.status.split()[0]) if self.status else None
 
     def __str__(self):
+        challenge = self.response_headers.get("www-authenticate")
         return (f"{self.method} {self.path} Authorization={self.authorization!r} body={self.body!r}"
-                f" -> {self.status} {self.response_body}")
+                f" -> {self.status}{f' WWW-Authenticate={challenge!r}' if challenge else ''} {self.response_body}")
 
 
 @dataclass
@@ -183,6 +190,7 @@ def recording(app, state):
 
         def recording_start_response(status, headers, exc_info=None):
             exchange.status = status
+            exchange.response_headers = {name.lower(): value for name, value in headers}
             return start_response(status, headers, exc_info)
 
         chunks = list(app(environ, recording_start_response))

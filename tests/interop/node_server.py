@@ -1,5 +1,9 @@
 """Runs tests/interop/node/server.js (@node-oauth/oauth2-server) as a subprocess for the interop tests.
 
+Like authlib_server and oauthlib_server, this module names the library, its version and what it does
+where the servers differ; a NodeServer's ``state`` answers what ServerState answers for them (what
+the server counted and saw, and the latest token it issued), read from the server's /_stats.
+
 Node.js and npm are the only things this needs besides the SDK's own test requirements; when
 either is missing the Node tests are skipped (that is the only reason they ever skip). The npm
 packages are installed from the committed lockfile with `npm ci` once, when
@@ -17,12 +21,13 @@ import subprocess
 import tempfile
 import threading
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
-from .common import BASE_PATH, CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME
+from .common import BASE_PATH, CLIENT_ID, CLIENT_SECRET, PASSWORD, TOKEN_PATH, USERNAME, Exchange
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 SERVER_JS = NODE_DIR / "server.js"
@@ -46,7 +51,26 @@ def _locked_version():
     return lock["packages"][f"node_modules/{PACKAGE}"]["version"]
 
 
+LIBRARY = PACKAGE
 VERSION = _locked_version()
+
+# What the stock library does where the servers differ (see doc/compatibility.md).
+BAD_PASSWORD_ERROR = "invalid_grant"
+# The library hands Basic credentials to the model undecoded; our model form-decodes them as
+# RFC 6749 §2.3.1 asks unless started with another basic_decoding than the default "form".
+DECODES_RFC6749_BASIC = True
+# Client id and secret must be printable ASCII (RFC 6749 Appendix A, VSCHAR): the interop id's 'é'
+# is refused in the form body, and so is the "secret" that unencoded Basic leaves after the id's ':'.
+ASCII_ONLY_CLIENT_CREDENTIALS = True
+# expires_in is the whole seconds left (Math.floor): now and then one less than the lifetime.
+EXPIRES_IN_MAY_BE_ONE_LESS = True
+# "scope" is left out of token responses when none was asked for (the SDK's token.scope is None).
+TOKEN_RESPONSE_SCOPE = None
+# Without rotation (alwaysIssueNewRefreshToken: false) a refresh response carries no refresh_token.
+RESENDS_REFRESH_TOKEN_WITHOUT_ROTATION = False
+# The challenge of a client refused in the Basic header (a wrong secret) and of an unknown bearer token.
+INVALID_CLIENT_CHALLENGE = 'Basic realm="Service"'
+INVALID_TOKEN_CHALLENGE = 'Bearer realm="Service",error="invalid_token"'
 
 
 def installed_version():
@@ -100,7 +124,7 @@ def _config(clients):
 
 
 class NodeServer:
-    """One `node server.js` process, started on a free port of 127.0.0.1."""
+    """One `node server.js` process, started on a free port of 127.0.0.1: its base_url and state."""
 
     def __init__(self, node, *, token_lifetime=3600, rotate_refresh_tokens=True, basic_decoding="form",
                  clients=((CLIENT_ID, CLIENT_SECRET), (ASCII_CLIENT_ID, ASCII_CLIENT_SECRET))):
@@ -119,9 +143,8 @@ class NodeServer:
         except BaseException:
             self.stop()
             raise
-        self.origin = f"http://127.0.0.1:{port}"
-        self.base_url = self.origin + BASE_PATH
-        self.token_url = self.base_url + "/token"
+        self.base_url = f"http://127.0.0.1:{port}{BASE_PATH}"
+        self.state = NodeState(f"http://127.0.0.1:{port}")
 
     def _read_port(self):
         lines = queue.Queue()
@@ -161,10 +184,23 @@ class NodeServer:
                 stream.close()
         self._stderr.close()
 
-    # ------------------------------------------------------------ what the server saw
+
+@dataclass
+class IssuedToken:
+    """A token pair as the server sent it in a token response (no refresh_token: None)."""
+
+    access_token: str
+    refresh_token: str | None
+
+
+class NodeState:
+    """What the server counted and saw, read from its GET /_stats, as ServerState offers it for the Python servers."""
+
+    def __init__(self, origin):
+        self._stats_url = origin + "/_stats"
 
     def stats(self):
-        response = requests.get(self.origin + "/_stats", timeout=10)
+        response = requests.get(self._stats_url, timeout=10)
         response.raise_for_status()
         return response.json()
 
@@ -179,11 +215,18 @@ class NodeServer:
 
     @property
     def exchanges(self):
-        return self.stats()["exchanges"]
+        """Every exchange the server saw, in order (a new list each time: the server holds the record)."""
+        return [Exchange(e["method"], e["path"], e["authorization"], e["content_type"], e["accept"], e["body"],
+                         status="" if e["status"] is None else str(e["status"]),
+                         response_body=e["response_body"] or "", response_headers=e["response_headers"] or {})
+                for e in self.stats()["exchanges"]]
+
+    def latest_token(self):
+        """The token of the server's latest successful token response."""
+        issued = [json.loads(e.response_body) for e in self.exchanges if e.path == TOKEN_PATH and e.status_code == 200]
+        token = issued[-1]
+        return IssuedToken(token["access_token"], token.get("refresh_token"))
 
     def describe_exchanges(self):
         """All exchanges, one per line, for assertion messages."""
-        return "\n".join(
-            f"{e['method']} {e['path']} Authorization={e['authorization']!r} body={e['body']!r}"
-            f" -> {e['status']} {(e['response_headers'] or {}).get('www-authenticate', '')} {e['response_body']}"
-            for e in self.exchanges)
+        return "\n".join(str(exchange) for exchange in self.exchanges)

@@ -20,10 +20,23 @@ LIBRARY = "oauthlib"
 VERSION = oauthlib.__version__
 GRANT_TYPES = ("password", "refresh_token")
 
-# What the stock library does where the two servers differ (see doc/compatibility.md).
+# What the stock library does where the servers differ (see doc/compatibility.md).
 BAD_PASSWORD_ERROR = "invalid_grant"
 # Decoding is the validator's job; ours follows §2.3.1 (see rfc6749_basic_credentials).
 DECODES_RFC6749_BASIC = True
+# Client id and secret may hold any character (the interop id's 'é' is fine in the form body).
+ASCII_ONLY_CLIENT_CREDENTIALS = False
+# expires_in is the configured lifetime, exactly.
+EXPIRES_IN_MAY_BE_ONE_LESS = False
+# "scope" is sent as "" when none was asked for.
+TOKEN_RESPONSE_SCOPE = ""
+# Without rotation a refresh response carries the same refresh_token again.
+RESENDS_REFRESH_TOKEN_WITHOUT_ROTATION = True
+# The challenge of a refused client (a wrong secret; Bearer although the client used Basic) and,
+# built by _bearer_challenge below, of an unknown bearer token.
+INVALID_CLIENT_CHALLENGE = 'Bearer error="invalid_client"'
+INVALID_TOKEN_CHALLENGE = ('Bearer realm="mdnotes", error="invalid_token", '
+                           'error_description="The access token is unknown, expired or revoked."')
 
 
 def rfc6749_basic_credentials(authorization):
