@@ -1,4 +1,5 @@
 """Packaging for the MdNotes ROPC Python SDK."""
+
 from pathlib import Path
 
 from setuptools import find_packages, setup

@@ -119,7 +119,9 @@ def _make_call(peer, mode, base, token):
         return (lambda: s.get(url, auth=auth).json()), s
     if peer == "sdk":
         from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials
-        from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import MdnotesropcgwithoutauthscopesClient
+        from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import (
+            MdnotesropcgwithoutauthscopesClient,
+        )
         from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
 
         client = MdnotesropcgwithoutauthscopesClient(
@@ -221,7 +223,9 @@ def worker(args):
             c1 = time.process_time()
             cpu.append((c1 - c0) / n * 1e6)
             wall.append(n / (w1 - w0))
-        out.update(cpu_us=cpu, calls_per_s=wall, max_rss_kib=_max_rss_kib(), calls=args.warmup + 1 + args.rounds * args.calls)
+        out.update(
+            cpu_us=cpu, calls_per_s=wall, max_rss_kib=_max_rss_kib(), calls=args.warmup + 1 + args.rounds * args.calls
+        )
     close = getattr(client, "close", None)
     if close is not None:
         close()
@@ -250,7 +254,12 @@ def profile_worker(args):
 
 def _env():
     """The same minimal environment for every worker: no proxy, CA or netrc settings leak in."""
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": REPO, "HOME": "/nonexistent", "LANG": "C.UTF-8"}
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": REPO,
+        "HOME": "/nonexistent",
+        "LANG": "C.UTF-8",
+    }
 
 
 def _run_worker(argv, timeout=120):
@@ -383,14 +392,19 @@ def _time_imports(statement, runs):
     code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
     samples = []
     for _ in range(runs):
-        proc = subprocess.run([sys.executable, "-c", code], env=_env(), cwd=REPO, capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", code], env=_env(), cwd=REPO, capture_output=True, text=True, check=True
+        )
         samples.append(float(proc.stdout.strip()) * 1000)
     return statistics.median(samples)
 
 
 def _fmt_table(headers, rows):
     widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    def line(cells):
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+
     return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *(line(r) for r in rows)])
 
 
@@ -426,16 +440,22 @@ def _goals(report, mem):
         if data["connections"] and "sdk" in data["connections"]:
             c = data["connections"]["sdk"]
             ok = c["connections"] == 1 and c["calls"] >= 1000
-            rows.append(["one TCP connection for >= 1000 calls", f"{c['connections']} for {c['calls']}", "yes" if ok else "NO"])
+            rows.append(
+                ["one TCP connection for >= 1000 calls", f"{c['connections']} for {c['calls']}", "yes" if ok else "NO"]
+            )
     imp = report["imports_ms"]
     sdk_mod = next(v for k, v in imp.items() if k.startswith("import mdnotes"))
     base = imp["import requests"]
-    rows.append(["import <= 1.15x import requests", f"{sdk_mod / base:.2f}x", "yes" if sdk_mod <= 1.15 * base else "NO"])
+    rows.append(
+        ["import <= 1.15x import requests", f"{sdk_mod / base:.2f}x", "yes" if sdk_mod <= 1.15 * base else "NO"]
+    )
     if "sdk" in mem and "bare" in mem:
         extra = (mem["sdk"]["max_rss_kib"] - mem["bare"]["max_rss_kib"]) / 1024
         grows = mem["sdk"]["traced_growth_bytes"] > 4096 or len(set(mem["sdk"]["gc_objects"].values())) > 1
         rows.append(["peak RSS within 2 MiB of floor", f"{extra:+.2f} MiB", "yes" if extra <= 2 else "NO"])
-        rows.append(["no growth across calls", f"{mem['sdk']['traced_growth_bytes']:+d} B traced", "NO" if grows else "yes"])
+        rows.append(
+            ["no growth across calls", f"{mem['sdk']['traced_growth_bytes']:+d} B traced", "NO" if grows else "yes"]
+        )
     return rows
 
 
@@ -468,8 +488,19 @@ def main(argv=None):
         return
     if args.profile:
         # In a fresh process with the workers' environment, so the profile shows what they measure.
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--kind", "profile", "--calls", "5000",
-               "--profile-sort", args.profile_sort, "--profile-lines", str(args.profile_lines)]
+        cmd = [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--worker",
+            "--kind",
+            "profile",
+            "--calls",
+            "5000",
+            "--profile-sort",
+            args.profile_sort,
+            "--profile-lines",
+            str(args.profile_lines),
+        ]
         sys.exit(subprocess.run(cmd, env=_env(), cwd=REPO, check=False).returncode)
 
     quick = args.quick
@@ -505,8 +536,20 @@ def main(argv=None):
                     if srv is not None:
                         srv.reset_stats()
                     r = _run_worker(
-                        ["--peer", peer, "--mode", mode, f"--base={base}", f"--token={token}", "--calls", str(calls),
-                         "--rounds", str(rounds), "--warmup", "200"]
+                        [
+                            "--peer",
+                            peer,
+                            "--mode",
+                            mode,
+                            f"--base={base}",
+                            f"--token={token}",
+                            "--calls",
+                            str(calls),
+                            "--rounds",
+                            str(rounds),
+                            "--warmup",
+                            "200",
+                        ]
                     )
                     # Each worker's median round, so one noisy round does not move the result.
                     results[peer]["cpu"].append(statistics.median(r["cpu_us"]))
@@ -529,7 +572,9 @@ def main(argv=None):
     for _ in range(procs):
         for peer in runs:
             runs[peer].append(
-                _run_worker(["--kind", "memory", "--peer", peer, "--mode", "stub", "--calls", str(mem_calls), "--warmup", "200"])
+                _run_worker(
+                    ["--kind", "memory", "--peer", peer, "--mode", "stub", "--calls", str(mem_calls), "--warmup", "200"]
+                )
             )
     for peer, results in runs.items():
         # The run with the median peak stands for the peer.
@@ -552,8 +597,14 @@ def main(argv=None):
     out.append(
         f"### memory ({mem_calls} calls in a fresh process, stub mode; median peak of {procs} processes)\n\n"
         + _fmt_table(
-            ["peer", "max RSS MiB", "vs floor MiB", f"RSS KiB after {' / '.join(map(str, marks))} calls",
-             f"gc objects growth {marks[0]}→{marks[-1]}", "tracemalloc growth"],
+            [
+                "peer",
+                "max RSS MiB",
+                "vs floor MiB",
+                f"RSS KiB after {' / '.join(map(str, marks))} calls",
+                f"gc objects growth {marks[0]}→{marks[-1]}",
+                "tracemalloc growth",
+            ],
             mem_rows,
         )
     )
@@ -583,10 +634,14 @@ def main(argv=None):
     )
     report["imports_ms"] = imp
 
-    out.append("### goals (docs: doc/performance.md)\n\n" + _fmt_table(["goal", "measured", "met"], _goals(report, mem)))
+    out.append(
+        "### goals (docs: doc/performance.md)\n\n" + _fmt_table(["goal", "measured", "met"], _goals(report, mem))
+    )
     print("\n\n".join(out))
-    print(f"\n(total {time.monotonic() - started:.0f}s; {procs} process(es) x {rounds} rounds per peer and mode; "
-          f"{stub_calls} stub / {loop_calls} loopback calls per round)")
+    print(
+        f"\n(total {time.monotonic() - started:.0f}s; {procs} process(es) x {rounds} rounds per peer and mode; "
+        f"{stub_calls} stub / {loop_calls} loopback calls per round)"
+    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)

@@ -21,8 +21,12 @@ from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import (
 )
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken  # noqa: E402
 
-DEMO = {"client_id": "demo-client", "client_secret": "demo-secret", "username": "demo@example.com",
-        "password": "demo-password"}
+DEMO = {
+    "client_id": "demo-client",
+    "client_secret": "demo-secret",
+    "username": "demo@example.com",
+    "password": "demo-password",
+}
 
 
 class TokenStore:
@@ -31,11 +35,15 @@ class TokenStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         with sqlite3.connect(self.path) as db:
-            db.execute("CREATE TABLE IF NOT EXISTS oauth_token (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS oauth_token (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL)"
+            )
 
     def save_token_to_database(self, token: OAuthToken) -> None:
         with sqlite3.connect(self.path) as db:
-            db.execute("INSERT OR REPLACE INTO oauth_token (id, token) VALUES (1, ?)", (json.dumps(token.to_dictionary()),))
+            db.execute(
+                "INSERT OR REPLACE INTO oauth_token (id, token) VALUES (1, ?)", (json.dumps(token.to_dictionary()),)
+            )
 
     def load_token_from_database(self) -> Optional[OAuthToken]:
         with sqlite3.connect(self.path) as db:
@@ -62,15 +70,19 @@ def token_requests(server) -> str:
     if server is None:
         return "(token requests are counted only when the example starts its own server)"
     stats = server.stats()
-    return (f"token requests seen by the server so far: {stats['token_requests']} "
-            f"(password grants {stats['password_grants']}, refresh grants {stats['refresh_grants']})")
+    return (
+        f"token requests seen by the server so far: {stats['token_requests']} "
+        f"(password grants {stats['password_grants']}, refresh grants {stats['refresh_grants']})"
+    )
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--base-uri", help="use a running MdNotes server instead of starting the reference server")
     parser.add_argument("--db", type=Path, help="SQLite file for the token (default: a new temporary file)")
-    parser.add_argument("--token-lifetime", type=float, default=2.0, help="token lifetime of the started server, seconds")
+    parser.add_argument(
+        "--token-lifetime", type=float, default=2.0, help="token lifetime of the started server, seconds"
+    )
     for name, value in DEMO.items():
         parser.add_argument("--" + name.replace("_", "-"), default=value)
     args = parser.parse_args(argv)
@@ -81,8 +93,14 @@ def main(argv=None) -> int:
     else:
         from mdnotes_server import start_server
 
-        server = start_server(port=0, token_lifetime=args.token_lifetime, client_id=args.client_id,
-                              client_secret=args.client_secret, username=args.username, password=args.password)
+        server = start_server(
+            port=0,
+            token_lifetime=args.token_lifetime,
+            client_id=args.client_id,
+            client_secret=args.client_secret,
+            username=args.username,
+            password=args.password,
+        )
         base_uri = server.base_uri
         print(f"Started the MdNotes reference server at {base_uri} (token lifetime {args.token_lifetime}s)")
     db_path = args.db or Path(tempfile.mkdtemp(prefix="mdnotes-example-")) / "tokens.sqlite3"
@@ -101,7 +119,9 @@ def main(argv=None) -> int:
         o_auth_on_token_update=on_token_update,
     )
     try:
-        with MdnotesropcgwithoutauthscopesClient(base_uri=base_uri, resource_owner_auth_credentials=credentials) as client:
+        with MdnotesropcgwithoutauthscopesClient(
+            base_uri=base_uri, resource_owner_auth_credentials=credentials
+        ) as client:
             step(1, "first run: no stored token, so fetch one with the password grant and save it")
             previous_token = store.load_token_from_database()
             print(f"   load_token_from_database() -> {previous_token}")
@@ -116,7 +136,9 @@ def main(argv=None) -> int:
             config = client.config.clone_with(resource_owner_auth_credentials=restored_credentials)
         with MdnotesropcgwithoutauthscopesClient(config=config) as client:
             status = client.service.get_status()
-            print(f"   GET /status -> app={status.app!r} status={status.status!r} users={status.users} notes={status.notes}")
+            print(
+                f"   GET /status -> app={status.app!r} status={status.status!r} users={status.users} notes={status.notes}"
+            )
             print(f"   {token_requests(server)} (unchanged: the stored token was used)")
 
             step(3, "the token expires; the SDK refreshes it by itself and the callback saves the new one")
@@ -138,8 +160,10 @@ def main(argv=None) -> int:
                 print("   unexpected: the server accepted a wrong password")
                 return 1
             except OAuthProviderException as ex:
-                print(f"   OAuthProviderException: HTTP {ex.response_code}, error={ex.error!r}, "
-                      f"error_description={ex.error_description!r}")
+                print(
+                    f"   OAuthProviderException: HTTP {ex.response_code}, error={ex.error!r}, "
+                    f"error_description={ex.error_description!r}"
+                )
     except APIException as ex:
         print(f"The example failed: {ex}")
         return 1

@@ -1,4 +1,5 @@
 """Command line: ``python -m mdnotes_server [--port 0] [--enable-faults] ...``."""
+
 from __future__ import annotations
 
 import argparse
@@ -6,7 +7,8 @@ import os
 import signal
 import sys
 import threading
-from typing import Any, Dict, List, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Optional
 
 from .server import MdNotesServer, ServerConfig
 
@@ -69,7 +71,7 @@ def resolve_config(
     args: argparse.Namespace, environ: Mapping[str, str], parser: argparse.ArgumentParser
 ) -> ServerConfig:
     """Merge flags, then environment variables, then defaults."""
-    settings: Dict[str, Any] = {
+    settings: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
         "enable_faults": args.enable_faults,
@@ -90,7 +92,7 @@ def resolve_config(
         parser.error(str(exc))
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: Optional[list[str]] = None) -> int:
     """Run the server until SIGINT or SIGTERM; return the exit status."""
     parser = build_parser()
     config = resolve_config(parser.parse_args(argv), os.environ, parser)

@@ -1,4 +1,5 @@
 """Fault injection (latency, 503, 429, dropped connections) for the reference server."""
+
 from __future__ import annotations
 
 import enum

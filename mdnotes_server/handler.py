@@ -1,4 +1,5 @@
 """HTTP request handler: routing, the OAuth token endpoint, the API and the admin API."""
+
 from __future__ import annotations
 
 import enum
@@ -7,11 +8,12 @@ import json
 import socket
 import time
 import traceback
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import urlsplit
 
 from .faults import FaultAction, FaultDecision
@@ -27,7 +29,7 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 NO_STORE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
 MAX_BODY = 1 << 20
 
-Headers = Tuple[Tuple[str, str], ...]
+Headers = tuple[tuple[str, str], ...]
 
 
 class RouteKind(enum.Enum):
@@ -197,7 +199,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             return action(body)
         except _Refused as exc:
             return exc.reply
-        except Exception:  # a bug in this server: answer 500 and keep serving
+        except Exception:  # noqa: BLE001 - a bug in this server: answer 500 and keep serving
             traceback.print_exc()
             return error_reply(500, "server_error", "Unexpected server error")
 
@@ -269,14 +271,12 @@ class RequestHandler(BaseHTTPRequestHandler):
             return Reply(exc.status, exc.body(), exc.headers + NO_STORE)
         return Reply(200, payload, NO_STORE)
 
-    def _grant(self, body: bytes) -> Dict[str, Any]:
+    def _grant(self, body: bytes) -> dict[str, Any]:
         config = self.app.config
         if self.headers.get_content_type() != FORM_TYPE:
             raise invalid_request(f"The Content-Type must be {FORM_TYPE}")
         form = parse_form(body)
-        client_id = authenticate_client(
-            self.headers.get("Authorization"), form, config.client_id, config.client_secret
-        )
+        client_id = authenticate_client(self.headers.get("Authorization"), form, config.client_id, config.client_secret)
         grant_type = form.get("grant_type")
         if grant_type == "password":
             issued = self._password_grant(form, client_id)
@@ -286,7 +286,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             raise invalid_request("The grant_type parameter is required")
         else:
             raise OAuthError("unsupported_grant_type", f"The grant type {grant_type!r} is not supported")
-        payload: Dict[str, Any] = {
+        payload: dict[str, Any] = {
             "access_token": issued.access_token,
             "token_type": "Bearer",
             "expires_in": config.expires_in,
@@ -358,9 +358,7 @@ class RequestHandler(BaseHTTPRequestHandler):
     def _user(self, body: bytes) -> Reply:
         email = self._bearer_user()
         created = utc_iso(self.app.started_at)
-        return Reply(
-            200, {"id": 1, "name": "Demo User", "email": email, "created_at": created, "updated_at": created}
-        )
+        return Reply(200, {"id": 1, "name": "Demo User", "email": email, "created_at": created, "updated_at": created})
 
     # -- admin API (only routed when faults are enabled, and only for loopback clients) ---------
 

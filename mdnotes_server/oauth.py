@@ -1,10 +1,12 @@
 """RFC 6749 token-endpoint helpers: errors, form parsing and client authentication."""
+
 from __future__ import annotations
 
 import base64
 import binascii
 import hmac
-from typing import Dict, Iterable, Iterator, Mapping, Optional, Sequence, Tuple
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Optional
 from urllib.parse import parse_qsl, unquote_plus
 
 REALM = "mdnotes"
@@ -16,7 +18,7 @@ class OAuthError(Exception):
     """An RFC 6749 §5.2 error response."""
 
     def __init__(
-        self, error: str, description: str, *, status: int = 400, headers: Sequence[Tuple[str, str]] = ()
+        self, error: str, description: str, *, status: int = 400, headers: Sequence[tuple[str, str]] = ()
     ) -> None:
         super().__init__(description)
         self.error = error
@@ -24,7 +26,7 @@ class OAuthError(Exception):
         self.status = status
         self.headers = tuple(headers)
 
-    def body(self) -> Dict[str, str]:
+    def body(self) -> dict[str, str]:
         """The JSON error body."""
         return {"error": self.error, "error_description": self.description}
 
@@ -41,7 +43,7 @@ def invalid_client(description: str) -> OAuthError:
     )
 
 
-def parse_form(body: bytes) -> Dict[str, str]:
+def parse_form(body: bytes) -> dict[str, str]:
     """Parse an ``application/x-www-form-urlencoded`` body the way RFC 6749 §3.1 and §3.2 ask.
 
     Raises:
@@ -53,7 +55,7 @@ def parse_form(body: bytes) -> Dict[str, str]:
         )
     except ValueError as exc:  # UnicodeDecodeError is a ValueError too
         raise invalid_request(f"The form body could not be parsed: {exc}") from exc
-    form: Dict[str, str] = {}
+    form: dict[str, str] = {}
     seen = set()
     for name, value in pairs:
         if name in seen:
@@ -77,7 +79,7 @@ def authenticate_client(
     if scheme.lower() == "basic":
         if in_body:
             raise invalid_request("Use HTTP Basic or client_id/client_secret in the body, not both")
-        candidates: Iterable[Tuple[str, str]] = _basic_candidates(credentials.strip())
+        candidates: Iterable[tuple[str, str]] = _basic_candidates(credentials.strip())
     elif in_body:
         candidates = [(form.get("client_id", ""), form.get("client_secret", ""))]
     else:
@@ -87,7 +89,7 @@ def authenticate_client(
     raise invalid_client("Client authentication failed")
 
 
-def _basic_candidates(credentials: str) -> Iterator[Tuple[str, str]]:
+def _basic_candidates(credentials: str) -> Iterator[tuple[str, str]]:
     try:
         decoded = base64.b64decode(credentials, validate=True)
     except (binascii.Error, ValueError):
@@ -108,4 +110,3 @@ def _basic_candidates(credentials: str) -> Iterator[Tuple[str, str]]:
 def equal_secret(given: str, expected: str) -> bool:
     """Compare secrets in constant time."""
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
-

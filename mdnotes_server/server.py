@@ -1,4 +1,5 @@
 """The MdNotes reference server: configuration, lifecycle and the in-process control API."""
+
 from __future__ import annotations
 
 import platform
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.server import ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Dict, Optional, Set, Type, Union
+from typing import Any, Optional, Union
 
 from .faults import FaultInjector, FaultSettings, RetryAfter
 from .handler import BASE_PATHS, RequestHandler
@@ -77,7 +78,7 @@ class Counters:
         with self._lock:
             self._values[name] += 1
 
-    def snapshot(self) -> Dict[str, int]:
+    def snapshot(self) -> dict[str, int]:
         """A copy of every counter."""
         with self._lock:
             return dict(self._values)
@@ -98,7 +99,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
     def __init__(self, app: "MdNotesServer") -> None:
         self.app = app
-        self._open: Set[socket.socket] = set()
+        self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         if ":" in app.config.host:
             self.address_family = socket.AF_INET6
@@ -203,7 +204,7 @@ class MdNotesServer:
         """The AUTH server URL."""
         return self.url + BASE_PATHS[1]
 
-    def stats(self) -> Dict[str, int]:
+    def stats(self) -> dict[str, int]:
         """Counters since start or the last ``reset_stats()``.
 
         ``token_requests`` and ``api_requests`` count every request that reached those paths,
@@ -281,7 +282,7 @@ class MdNotesServer:
 
     def __exit__(
         self,
-        exc_type: Optional[Type[BaseException]],
+        exc_type: Optional[type[BaseException]],
         exc: Optional[BaseException],
         traceback: Optional[TracebackType],
     ) -> None:

@@ -1,11 +1,12 @@
 """Thread-safe store of the access and refresh tokens the reference server has issued."""
+
 from __future__ import annotations
 
 import secrets
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict
+from typing import Callable
 
 REFRESH_TOKEN_LIFETIME = 30 * 24 * 3600.0
 # Expired tokens are kept for a while so a late caller hears "expired" rather than "unknown",
@@ -48,8 +49,8 @@ class TokenStore:
         self._refresh_lifetime = refresh_lifetime
         self._clock = clock
         self._lock = threading.Lock()
-        self._access: Dict[str, _Grant] = {}
-        self._refresh: Dict[str, _Grant] = {}
+        self._access: dict[str, _Grant] = {}
+        self._refresh: dict[str, _Grant] = {}
         self._next_prune = clock() + _PRUNE_INTERVAL
 
     def issue(self, client_id: str, username: str) -> IssuedTokens:
@@ -104,9 +105,7 @@ class TokenStore:
             self._prune_locked(now)
         issued = IssuedTokens(secrets.token_urlsafe(32), secrets.token_urlsafe(32))
         self._access[issued.access_token] = _Grant(client_id, username, family, now + self.access_lifetime)
-        self._refresh[issued.refresh_token] = _Grant(
-            client_id, username, family, now + self._refresh_lifetime
-        )
+        self._refresh[issued.refresh_token] = _Grant(client_id, username, family, now + self._refresh_lifetime)
         return issued
 
     def _prune_locked(self, now: float) -> None:

@@ -3,15 +3,24 @@
 import base64
 import json
 import re
-from typing import Any, Callable, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Callable, Optional
 from urllib.parse import quote_plus
 
 REDACTED = "***"
 
 # Header names and form fields whose values are secrets; compared in lower case.
 SECRET_KEYS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "password", "client_secret",
-     "refresh_token", "access_token"}
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "password",
+        "client_secret",
+        "refresh_token",
+        "access_token",
+    }
 )
 
 # Control characters (C0, DEL, C1) are stripped from server text before it reaches str() or a log.
@@ -61,7 +70,11 @@ class APIHelper:
         default) before they are joined with ``:`` and base64-encoded, so that ``:``, ``+``, ``%``
         and non-ASCII survive. ``encode=None`` joins them as they are.
         """
-        pair = f"{client_id}:{client_secret or ''}" if encode is None else f"{encode(client_id)}:{encode(client_secret or '')}"
+        pair = (
+            f"{client_id}:{client_secret or ''}"
+            if encode is None
+            else f"{encode(client_id)}:{encode(client_secret or '')}"
+        )
         return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
 
     @staticmethod

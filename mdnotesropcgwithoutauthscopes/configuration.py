@@ -1,7 +1,8 @@
 """SDK configuration: environments, servers and the immutable ``Configuration``."""
 
+from collections.abc import Iterable
 from enum import Enum
-from typing import Any, Iterable, Optional, Tuple
+from typing import Any, Optional
 
 from mdnotesropcgwithoutauthscopes.api_helper import check_type
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials
@@ -29,8 +30,8 @@ _ENVIRONMENTS = {
     },
 }
 
-DEFAULT_RETRY_STATUSES: Tuple[int, ...] = (408, 413, 429, 500, 502, 503, 504, 521, 522, 524)
-DEFAULT_RETRY_METHODS: Tuple[str, ...] = ("GET", "PUT")
+DEFAULT_RETRY_STATUSES: tuple[int, ...] = (408, 413, 429, 500, 502, 503, 504, 521, 522, 524)
+DEFAULT_RETRY_METHODS: tuple[str, ...] = ("GET", "PUT")
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 
 
@@ -45,7 +46,7 @@ def _number(name: str, value: Any, *, positive: bool) -> float:
     return value
 
 
-def _int_tuple(name: str, values: Iterable[int]) -> Tuple[int, ...]:
+def _int_tuple(name: str, values: Iterable[int]) -> tuple[int, ...]:
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise TypeError(f"{name} must be an iterable of HTTP status codes")
     result = tuple(values)
@@ -54,7 +55,7 @@ def _int_tuple(name: str, values: Iterable[int]) -> Tuple[int, ...]:
     return result
 
 
-def _method_tuple(name: str, values: Iterable[str]) -> Tuple[str, ...]:
+def _method_tuple(name: str, values: Iterable[str]) -> tuple[str, ...]:
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise TypeError(f"{name} must be an iterable of HTTP method names, such as ('GET', 'PUT')")
     result = []
@@ -99,10 +100,22 @@ class Configuration(ImmutableSettings):
     """
 
     __slots__ = (
-        "http_client_instance", "override_http_client_configuration", "http_call_back", "timeout",
-        "max_retries", "backoff_factor", "retry_statuses", "retry_methods", "proxy_settings",
-        "environment", "base_uri", "resource_owner_auth_credentials", "allow_insecure_http",
-        "max_response_bytes", "max_retry_wait", "verify_ssl",
+        "http_client_instance",
+        "override_http_client_configuration",
+        "http_call_back",
+        "timeout",
+        "max_retries",
+        "backoff_factor",
+        "retry_statuses",
+        "retry_methods",
+        "proxy_settings",
+        "environment",
+        "base_uri",
+        "resource_owner_auth_credentials",
+        "allow_insecure_http",
+        "max_response_bytes",
+        "max_retry_wait",
+        "verify_ssl",
     )
     _FIELDS = __slots__
 

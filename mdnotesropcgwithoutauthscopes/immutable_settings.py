@@ -1,6 +1,6 @@
 """Base for the immutable settings objects: frozen attributes, ``clone_with`` and a safe repr."""
 
-from typing import Any, ClassVar, Tuple
+from typing import Any, ClassVar
 
 from mdnotesropcgwithoutauthscopes.api_helper import REDACTED
 
@@ -13,7 +13,7 @@ class ImmutableSettings:
     """
 
     __slots__ = ("_frozen",)
-    _FIELDS: ClassVar[Tuple[str, ...]] = ()
+    _FIELDS: ClassVar[tuple[str, ...]] = ()
     _SECRET_FIELDS: ClassVar[frozenset] = frozenset()
 
     def _freeze(self) -> None:

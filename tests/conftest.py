@@ -3,7 +3,7 @@
 import json
 import logging
 import threading
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import parse_qsl
 
 import pytest
@@ -24,12 +24,22 @@ CLIENT_SECRET = "s3cr:et+ %ü-CLIENT-SECRET"
 USERNAME = "alice@example.com"
 PASSWORD = "pa ss:word-PASSWORD"
 
-STATUS_BODY = {"app": "MdNotes", "moto": "m", "notes": 0, "users": 1, "time": "t", "os": "linux",
-               "php_version": "8", "status": "ok"}
+STATUS_BODY = {
+    "app": "MdNotes",
+    "moto": "m",
+    "notes": 0,
+    "users": 1,
+    "time": "t",
+    "os": "linux",
+    "php_version": "8",
+    "status": "ok",
+}
 USER_BODY = {"id": 1, "name": "Alice", "email": USERNAME, "created_at": "c", "updated_at": "u"}
 
 
-def token_body(n: int = 1, *, expires_in: Any = 3600, refresh: Optional[str] = "default", **extra: Any) -> Dict[str, Any]:
+def token_body(
+    n: int = 1, *, expires_in: Any = 3600, refresh: Optional[str] = "default", **extra: Any
+) -> dict[str, Any]:
     """A token response; access and refresh tokens are numbered so tests can tell them apart."""
     body = {"access_token": f"ACCESS-TOKEN-{n}", "token_type": "Bearer"}
     if expires_in is not None:
@@ -40,7 +50,7 @@ def token_body(n: int = 1, *, expires_in: Any = 3600, refresh: Optional[str] = "
     return body
 
 
-def form_of(call: Any) -> Dict[str, str]:
+def form_of(call: Any) -> dict[str, str]:
     """The decoded form body of a recorded request."""
     body = call.request.body
     if isinstance(body, bytes):
@@ -48,27 +58,35 @@ def form_of(call: Any) -> Dict[str, str]:
     return dict(parse_qsl(body or "", keep_blank_values=True))
 
 
-def token_calls(rsps: responses.RequestsMock) -> List[Any]:
+def token_calls(rsps: responses.RequestsMock) -> list[Any]:
     """The recorded requests to the token endpoint."""
     return [c for c in rsps.calls if c.request.url == TOKEN_URL]
 
 
 def make_credentials(**changes: Any) -> ResourceOwnerAuthCredentials:
     """Full password-grant credentials, with ``changes`` applied."""
-    values = dict(o_auth_client_id=CLIENT_ID, o_auth_client_secret=CLIENT_SECRET,
-                  o_auth_username=USERNAME, o_auth_password=PASSWORD)
+    values = dict(
+        o_auth_client_id=CLIENT_ID,
+        o_auth_client_secret=CLIENT_SECRET,
+        o_auth_username=USERNAME,
+        o_auth_password=PASSWORD,
+    )
     values.update(changes)
     return ResourceOwnerAuthCredentials(**values)
 
 
-def make_client(credentials: Optional[ResourceOwnerAuthCredentials] = None, **settings: Any) -> MdnotesropcgwithoutauthscopesClient:
+def make_client(
+    credentials: Optional[ResourceOwnerAuthCredentials] = None, **settings: Any
+) -> MdnotesropcgwithoutauthscopesClient:
     """A client on the default (mocked) base URL."""
     if credentials is None:
         credentials = make_credentials()
     return MdnotesropcgwithoutauthscopesClient(resource_owner_auth_credentials=credentials, **settings)
 
 
-def stored_token(n: int = 0, *, expires_in: Any = 3600, expiry: Optional[float] = None, refresh: Optional[str] = "default") -> OAuthToken:
+def stored_token(
+    n: int = 0, *, expires_in: Any = 3600, expiry: Optional[float] = None, refresh: Optional[str] = "default"
+) -> OAuthToken:
     """A token as restored from storage, valid for an hour unless told otherwise."""
     body = token_body(n, expires_in=expires_in, refresh=refresh)
     token = OAuthToken.from_dictionary(body)
@@ -111,7 +129,7 @@ def sdk_logs(caplog):
     return caplog
 
 
-def counting_callback(body_factory: Callable[[int], Dict[str, Any]], *, delay: float = 0.0, status: int = 200):
+def counting_callback(body_factory: Callable[[int], dict[str, Any]], *, delay: float = 0.0, status: int = 200):
     """A ``responses`` callback that counts its calls thread-safely and answers ``body_factory(n)``."""
     lock = threading.Lock()
     state = {"count": 0}

@@ -24,8 +24,16 @@ from mdnotesropcgwithoutauthscopes.http.requests_client import RequestsClient
 from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import MdnotesropcgwithoutauthscopesClient
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
 
-STATUS = {"app": "MdNotes", "moto": "m", "notes": 0, "users": 1, "time": "t", "os": "linux",
-          "php_version": "8", "status": "ok"}
+STATUS = {
+    "app": "MdNotes",
+    "moto": "m",
+    "notes": 0,
+    "users": 1,
+    "time": "t",
+    "os": "linux",
+    "php_version": "8",
+    "status": "ok",
+}
 
 
 class _Server:
@@ -126,8 +134,12 @@ def test_connection_is_reused_after_gzip_and_chunked_bodies(serve):
     def reply(h):
         state["n"] += 1
         if state["n"] % 2:
-            _send(h, 200, gzip.compress(json.dumps(STATUS).encode()),
-                  (("Content-Type", "application/json"), ("Content-Encoding", "gzip")))
+            _send(
+                h,
+                200,
+                gzip.compress(json.dumps(STATUS).encode()),
+                (("Content-Type", "application/json"), ("Content-Encoding", "gzip")),
+            )
         else:
             data = json.dumps(STATUS).encode()
             h.send_response(200)

@@ -5,7 +5,8 @@ import logging
 import random
 import re
 import time
-from typing import Any, Dict, Mapping, Optional, Tuple, Type
+from collections.abc import Mapping
+from typing import Any, Optional
 from urllib.parse import urlsplit
 
 from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
@@ -61,7 +62,7 @@ class Endpoint:
         server: Server = Server.DEFAULT,
         requires_auth: bool = False,
         sends_credentials: bool = False,
-        errors: Optional[Mapping[int, Tuple[Type[APIException], str]]] = None,
+        errors: Optional[Mapping[int, tuple[type[APIException], str]]] = None,
     ) -> None:
         self.method = method
         self.path = path
@@ -82,15 +83,15 @@ class CallPipeline:
         self.config = config
         self.http_client = http_client
         self.auth: Any = None  # the OAuth2 manager, wired by the client after construction
-        self._urls: Dict[Endpoint, str] = {}
+        self._urls: dict[Endpoint, str] = {}
 
     def call(
         self,
         endpoint: Endpoint,
         *,
-        headers: Optional[Dict[str, str]] = None,
-        form: Optional[Dict[str, Any]] = None,
-        query: Optional[Dict[str, Any]] = None,
+        headers: Optional[dict[str, str]] = None,
+        form: Optional[dict[str, Any]] = None,
+        query: Optional[dict[str, Any]] = None,
     ) -> Any:
         """Send ``endpoint``'s request and return its model.
 
@@ -148,8 +149,11 @@ class CallPipeline:
                 if debug:
                     logger.debug(
                         "%s %s -> %s in %.1f ms headers=%s form=%s",
-                        request.http_method, request.query_url, response.status_code,
-                        (time.monotonic() - started) * 1000, APIHelper.redact_mapping(request.headers),
+                        request.http_method,
+                        request.query_url,
+                        response.status_code,
+                        (time.monotonic() - started) * 1000,
+                        APIHelper.redact_mapping(request.headers),
                         APIHelper.redact_mapping(request.parameters),
                     )
                 if callback is not None:
@@ -161,7 +165,11 @@ class CallPipeline:
             _sleep(delay)
 
     def _retry_delay(
-        self, endpoint: Endpoint, attempt: int, response: Optional[HttpResponse], error: Optional[APIConnectionException]
+        self,
+        endpoint: Endpoint,
+        attempt: int,
+        response: Optional[HttpResponse],
+        error: Optional[APIConnectionException],
     ) -> Optional[float]:
         """The whole retry policy: seconds to wait before the next attempt, or None to stop."""
         config = self.config
@@ -173,7 +181,9 @@ class CallPipeline:
         if error is not None:
             # Nothing reached the server: repeating is safe for any method. Otherwise only for
             # methods the caller declared retryable (never a token POST, whose outcome is unknown).
-            retry = not error.request_sent or (endpoint.method in config.retry_methods and not endpoint.sends_credentials)
+            retry = not error.request_sent or (
+                endpoint.method in config.retry_methods and not endpoint.sends_credentials
+            )
         elif endpoint.sends_credentials:
             retry = response.status_code in _TOKEN_RETRY_STATUSES
         else:
@@ -183,11 +193,15 @@ class CallPipeline:
         delay = _retry_after(response) if response is not None else None
         if delay is None:
             # Exponential back-off with jitter (half to all of each step), so clients do not retry in step.
-            delay = config.backoff_factor * (2 ** attempt) * random.uniform(0.5, 1.0)
+            delay = config.backoff_factor * (2**attempt) * random.uniform(0.5, 1.0)
         delay = min(delay, config.max_retry_wait)
         logger.debug(
             "Retrying %s %s in %.2fs (attempt %d of %d, %s)",
-            endpoint.method, endpoint.path, delay, attempt + 1, max_retries,
+            endpoint.method,
+            endpoint.path,
+            delay,
+            attempt + 1,
+            max_retries,
             f"status {response.status_code}" if response is not None else type(error).__name__,
         )
         return delay
@@ -200,9 +214,7 @@ class CallPipeline:
             except ValueError:
                 body = None
             if not isinstance(body, dict):
-                raise APIException(
-                    f"The response from {endpoint.path} is not a JSON object as expected", response
-                )
+                raise APIException(f"The response from {endpoint.path} is not a JSON object as expected", response)
             return endpoint.response_model.from_dictionary(body)
         exception_class, reason = endpoint.errors.get(status, (APIException, "HTTP response not OK."))
         raise exception_class(reason, response)

@@ -1,6 +1,6 @@
 """The OAuth 2 token endpoint (RFC 6749 sections 4.3.2 and 6)."""
 
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 from mdnotesropcgwithoutauthscopes.controllers.base_controller import BaseController, Endpoint
 from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
@@ -33,7 +33,7 @@ class OAuthAuthorizationController(BaseController):
         username: str,
         password: str,
         scope: Optional[str] = None,
-        _optional_form_parameters: Optional[Dict[str, Any]] = None,
+        _optional_form_parameters: Optional[dict[str, Any]] = None,
     ) -> OAuthToken:
         """Password grant: ``POST /token`` with ``grant_type=password``.
 
@@ -61,7 +61,7 @@ class OAuthAuthorizationController(BaseController):
         authorization: Optional[str],
         refresh_token: str,
         scope: Optional[str] = None,
-        _optional_form_parameters: Optional[Dict[str, Any]] = None,
+        _optional_form_parameters: Optional[dict[str, Any]] = None,
     ) -> OAuthToken:
         """Refresh grant: ``POST /token`` with ``grant_type=refresh_token``.
 
@@ -85,9 +85,9 @@ class OAuthAuthorizationController(BaseController):
     def _token_request(
         self,
         authorization: Optional[str],
-        form: Dict[str, Any],
+        form: dict[str, Any],
         scope: Optional[str],
-        extra: Optional[Dict[str, Any]],
+        extra: Optional[dict[str, Any]],
     ) -> OAuthToken:
         if scope is not None:
             form["scope"] = scope

@@ -17,4 +17,3 @@ class InsecureTransportException(APIException):
             None,
         )
         self.url = url
-

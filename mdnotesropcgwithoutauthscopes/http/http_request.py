@@ -1,6 +1,6 @@
 """An outgoing HTTP request as the SDK builds it."""
 
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
 
@@ -18,10 +18,10 @@ class HttpRequest:
         self,
         http_method: str,
         query_url: str,
-        headers: Optional[Dict[str, str]] = None,
-        query_parameters: Optional[Dict[str, Any]] = None,
-        parameters: Optional[Dict[str, Any]] = None,
-        files: Optional[Dict[str, Any]] = None,
+        headers: Optional[dict[str, str]] = None,
+        query_parameters: Optional[dict[str, Any]] = None,
+        parameters: Optional[dict[str, Any]] = None,
+        files: Optional[dict[str, Any]] = None,
     ) -> None:
         self.http_method = http_method
         self.query_url = query_url

@@ -1,6 +1,7 @@
 """An HTTP response as the SDK received it."""
 
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Optional
 
 from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
 

@@ -1,6 +1,6 @@
 """Proxy settings for the SDK's HTTP client."""
 
-from typing import Dict, Optional
+from typing import Optional
 from urllib.parse import quote, urlsplit
 
 from mdnotesropcgwithoutauthscopes.api_helper import check_type
@@ -39,7 +39,7 @@ class ProxySettings(ImmutableSettings):
         self.password = password
         self._freeze()
 
-    def to_proxies(self) -> Dict[str, str]:
+    def to_proxies(self) -> dict[str, str]:
         """The ``requests`` ``proxies`` mapping, credentials percent-encoded into the URL."""
         address = self.address if "://" in self.address else "http://" + self.address
         parts = urlsplit(address)

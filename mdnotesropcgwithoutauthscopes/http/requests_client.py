@@ -3,7 +3,7 @@
 import logging
 import os
 import time
-from typing import Any, Dict, Optional, Set, Tuple
+from typing import Any, Optional
 
 import requests
 from requests.auth import AuthBase
@@ -60,7 +60,7 @@ class RequestsClient(HttpClient):
         self,
         timeout: float = 60,
         *,
-        proxies: Optional[Dict[str, str]] = None,
+        proxies: Optional[dict[str, str]] = None,
         verify: Any = True,
         max_response_bytes: int = 10 * 1024 * 1024,
         http_client_instance: Optional[requests.Session] = None,
@@ -82,12 +82,12 @@ class RequestsClient(HttpClient):
         self._verify = verify if apply_ours else None
         # Proxy and CA settings from the environment, per scheme and host, looked up once: requests
         # would otherwise scan os.environ on every call.
-        self._send_settings: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        self._send_settings: dict[tuple[str, str], dict[str, Any]] = {}
         # URL as given -> URL as requests prepares it (IDNA, quoting); a pure function of the URL.
-        self._prepared_urls: Dict[str, str] = {}
+        self._prepared_urls: dict[str, str] = {}
         # (lower-case name, value) pairs requests' header check has passed (a pure function);
         # credentials are never kept here.
-        self._valid_headers: Set[Tuple[Any, Any]] = set()
+        self._valid_headers: set[tuple[Any, Any]] = set()
         self._pid = os.getpid()
 
     def execute(self, request: HttpRequest, *, timeout: Optional[float] = None) -> HttpResponse:
@@ -118,7 +118,9 @@ class RequestsClient(HttpClient):
             ) from exc
         except requests.exceptions.RequestException as exc:
             raise APIConnectionException(f"Request failed: {type(exc).__name__}", url) from exc
-        return HttpResponse(response.status_code, response.reason, response.headers, body, request, encoding=_charset(response))
+        return HttpResponse(
+            response.status_code, response.reason, response.headers, body, request, encoding=_charset(response)
+        )
 
     def _prepare(self, request: HttpRequest) -> requests.PreparedRequest:
         """What ``session.prepare_request(requests.Request(...))`` builds, without its per-call overhead.
@@ -196,7 +198,7 @@ class RequestsClient(HttpClient):
             p.prepare_hooks(hooks)
         return p
 
-    def _settings_for(self, url: str) -> Dict[str, Any]:
+    def _settings_for(self, url: str) -> dict[str, Any]:
         scheme, _, rest = url.partition("://")
         key = (scheme, rest.split("/", 1)[0])
         settings = self._send_settings.get(key)
@@ -209,7 +211,12 @@ class RequestsClient(HttpClient):
     def _read_body(self, response: requests.Response, url: str, deadline: float) -> bytes:
         limit = self.max_response_bytes
         length = response.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) > limit and "Content-Encoding" not in response.headers:
+        if (
+            length is not None
+            and length.isdigit()
+            and int(length) > limit
+            and "Content-Encoding" not in response.headers
+        ):
             response.close()
             raise ResponseTooLargeException(url, limit)
         chunks = []
@@ -254,7 +261,9 @@ def _cause_name(exc: BaseException) -> str:
     """The innermost cause's class, e.g. ``NewConnectionError``; never its text, which may be long."""
     seen = exc
     while True:
-        inner = getattr(seen, "reason", None) or (seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None)
+        inner = getattr(seen, "reason", None) or (
+            seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        )
         if inner is None or inner is seen:
             return type(seen).__name__
         seen = inner

@@ -1,6 +1,6 @@
 """Shared behaviour of every model: dictionary round trip, equality and a secret-free repr."""
 
-from typing import Any, ClassVar, Dict, Optional, Tuple
+from typing import Any, ClassVar, Optional
 
 from mdnotesropcgwithoutauthscopes.api_helper import REDACTED
 
@@ -13,13 +13,13 @@ class BaseModel:
     kept; only ``None`` means "absent" and is left out of ``to_dictionary()``.
     """
 
-    _FIELDS: ClassVar[Tuple[Tuple[str, str], ...]] = ()
+    _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = ()
     _SECRET_FIELDS: ClassVar[frozenset] = frozenset()
 
-    additional_properties: Dict[str, Any]
+    additional_properties: dict[str, Any]
 
     @classmethod
-    def from_dictionary(cls, dictionary: Optional[Dict[str, Any]]):
+    def from_dictionary(cls, dictionary: Optional[dict[str, Any]]):
         """Build the model from a decoded JSON object; None gives None.
 
         Raises:
@@ -37,7 +37,7 @@ class BaseModel:
         extra = {k: v for k, v in dictionary.items() if k not in json_names}
         return cls(**known, additional_properties=extra)
 
-    def to_dictionary(self) -> Dict[str, Any]:
+    def to_dictionary(self) -> dict[str, Any]:
         """The model as a JSON-ready dictionary, unknown fields included."""
         result = {}
         for py_name, json_name in self._FIELDS:

@@ -1,6 +1,6 @@
 """A note of the MdNotes API."""
 
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 from mdnotesropcgwithoutauthscopes.models.base_model import BaseModel
 
@@ -24,7 +24,7 @@ class Note(BaseModel):
         user_id: Optional[int] = None,
         created_at: Optional[str] = None,
         updated_at: Optional[str] = None,
-        additional_properties: Optional[Dict[str, Any]] = None,
+        additional_properties: Optional[dict[str, Any]] = None,
     ) -> None:
         self.id = id
         self.title = title

@@ -21,4 +21,3 @@ class OAuthProviderErrorEnum:
     def is_valid(cls, value: Optional[str]) -> bool:
         """True when ``value`` is one of the RFC 6749 codes."""
         return value in cls._ALL
-

@@ -1,10 +1,9 @@
 """The OAuth 2 token returned by the token endpoint (RFC 6749 section 5.1)."""
 
 import math
-from typing import Any, Dict, Optional, Union
+from typing import Any, Optional, Union
 
 from mdnotesropcgwithoutauthscopes.models.base_model import BaseModel
-
 
 # Beyond this many seconds (about 31,700 years) a number means "never", and float maths would overflow.
 _MAX_SECONDS = 1e12
@@ -58,7 +57,7 @@ class OAuthToken(BaseModel):
         scope: Optional[str] = None,
         expiry: Any = None,
         refresh_token: Optional[str] = None,
-        additional_properties: Optional[Dict[str, Any]] = None,
+        additional_properties: Optional[dict[str, Any]] = None,
     ) -> None:
         self.access_token = access_token
         self.token_type = token_type

@@ -1,6 +1,6 @@
 """The service status returned by ``GET /status``."""
 
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 from mdnotesropcgwithoutauthscopes.models.base_model import BaseModel
 
@@ -26,7 +26,7 @@ class ServiceStatus(BaseModel):
         os: Optional[str] = None,
         php_version: Optional[str] = None,
         status: Optional[str] = None,
-        additional_properties: Optional[Dict[str, Any]] = None,
+        additional_properties: Optional[dict[str, Any]] = None,
     ) -> None:
         self.app = app
         self.moto = moto

@@ -1,6 +1,6 @@
 """The signed-in user returned by ``GET /user``."""
 
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 from mdnotesropcgwithoutauthscopes.models.base_model import BaseModel
 
@@ -22,7 +22,7 @@ class User(BaseModel):
         email: Optional[str] = None,
         created_at: Optional[str] = None,
         updated_at: Optional[str] = None,
-        additional_properties: Optional[Dict[str, Any]] = None,
+        additional_properties: Optional[dict[str, Any]] = None,
     ) -> None:
         self.id = id
         self.name = name

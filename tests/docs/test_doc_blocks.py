@@ -27,7 +27,7 @@ import re
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Optional
 
 import pytest
 
@@ -58,7 +58,7 @@ _SKIP_MARK = re.compile(r"^<!--\s*doc-test:\s*skip\b(?P<rest>.*?)-->$")
 _SKIP_REASON = re.compile(r"^\s*\((?P<reason>[^)]+)\)\s*$")
 
 # Filled by the per-file tests, read by the summary test: {relative path: {"ran", "skipped", "complete"}}.
-RESULTS: Dict[str, Dict[str, int]] = {}
+RESULTS: dict[str, dict[str, int]] = {}
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
-def extract_blocks(path: Path) -> List[Block]:
+def extract_blocks(path: Path) -> list[Block]:
     """The Python blocks of a Markdown file, with their skip markers.
 
     Raises:
@@ -107,7 +107,7 @@ def extract_blocks(path: Path) -> List[Block]:
     return blocks
 
 
-def _skip_reason(path: Path, lines: List[str], fence_line: int) -> Optional[str]:
+def _skip_reason(path: Path, lines: list[str], fence_line: int) -> Optional[str]:
     """The reason of a ``doc-test: skip`` marker on the nearest non-blank line above the fence."""
     previous = fence_line - 1
     while previous >= 0 and not lines[previous].strip():
@@ -119,9 +119,7 @@ def _skip_reason(path: Path, lines: List[str], fence_line: int) -> Optional[str]
         return None
     reason = _SKIP_REASON.match(mark.group("rest"))
     if reason is None:
-        raise ValueError(
-            f"{_relative(path)}:{previous + 1}: write the skip marker as <!-- doc-test: skip (reason) -->"
-        )
+        raise ValueError(f"{_relative(path)}:{previous + 1}: write the skip marker as <!-- doc-test: skip (reason) -->")
     return reason.group("reason").strip()
 
 
@@ -154,7 +152,7 @@ class _TokenDatabase:
         return None if self.saved is None else OAuthToken.from_dictionary(json.loads(self.saved))
 
 
-def _namespace() -> Dict[str, object]:
+def _namespace() -> dict[str, object]:
     database = _TokenDatabase()
     return {
         "__name__": "__doc_block__",

@@ -6,8 +6,12 @@ from mdnotes_server import start_server
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials
 from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import MdnotesropcgwithoutauthscopesClient
 
-DEMO = dict(client_id="demo client:+%/é", client_secret="demo secret:+%/ü", username="demo@example.com",
-            password="demo pass:word")
+DEMO = dict(
+    client_id="demo client:+%/é",
+    client_secret="demo secret:+%/ü",
+    username="demo@example.com",
+    password="demo pass:word",
+)
 
 
 @pytest.fixture
@@ -35,8 +39,12 @@ def server(start):
 
 def credentials(**changes):
     """The demo credentials, with ``changes`` applied."""
-    values = dict(o_auth_client_id=DEMO["client_id"], o_auth_client_secret=DEMO["client_secret"],
-                  o_auth_username=DEMO["username"], o_auth_password=DEMO["password"])
+    values = dict(
+        o_auth_client_id=DEMO["client_id"],
+        o_auth_client_secret=DEMO["client_secret"],
+        o_auth_username=DEMO["username"],
+        o_auth_password=DEMO["password"],
+    )
     values.update(changes)
     return ResourceOwnerAuthCredentials(**values)
 

@@ -7,7 +7,8 @@ import time
 import pytest
 
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import (
-    APIConnectionException, APITimeoutException,
+    APIConnectionException,
+    APITimeoutException,
 )
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from tests.integration.conftest import DEMO, client_for

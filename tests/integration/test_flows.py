@@ -27,7 +27,9 @@ def test_full_flow_fetch_store_restore_call(server):
     restored = OAuthToken.from_dictionary(json.loads(stored))
     client = MdnotesropcgwithoutauthscopesClient(
         config=client.config.clone_with(
-            resource_owner_auth_credentials=client.config.resource_owner_auth_credentials.clone_with(o_auth_token=restored)
+            resource_owner_auth_credentials=client.config.resource_owner_auth_credentials.clone_with(
+                o_auth_token=restored
+            )
         )
     )
     status = client.service.get_status()
@@ -106,15 +108,27 @@ def test_one_connection_for_many_sequential_calls(server):
 
 def test_complete_example_runs_and_prints_no_secret(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(REPO / "examples" / "complete_example.py"), "--token-lifetime", "1", "--db",
-         str(tmp_path / "tokens.sqlite3")],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            str(REPO / "examples" / "complete_example.py"),
+            "--token-lifetime",
+            "1",
+            "--db",
+            str(tmp_path / "tokens.sqlite3"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     for marker in ("Step 1", "Step 2", "Step 3", "Step 4", "invalid_grant", "o_auth_on_token_update"):
         assert marker in out
-    stored = json.loads(__import__("sqlite3").connect(tmp_path / "tokens.sqlite3").execute(
-        "SELECT token FROM oauth_token").fetchone()[0])
+    stored = json.loads(
+        __import__("sqlite3")
+        .connect(tmp_path / "tokens.sqlite3")
+        .execute("SELECT token FROM oauth_token")
+        .fetchone()[0]
+    )
     for secret in ("demo-secret", "demo-password", stored["access_token"], stored["refresh_token"]):
         assert secret not in out and secret not in result.stderr

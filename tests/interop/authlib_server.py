@@ -30,10 +30,13 @@ TOKEN_RESPONSE_SCOPE = None
 # Without rotation a refresh response carries no refresh_token.
 RESENDS_REFRESH_TOKEN_WITHOUT_ROTATION = False
 # The challenge of a refused client (a wrong secret) and of an unknown bearer token.
-INVALID_CLIENT_CHALLENGE = ('Basic error="invalid_client", error_description="The client cannot authenticate with '
-                            f'methods: {AUTH_METHODS}"')
-INVALID_TOKEN_CHALLENGE = ('Bearer error="invalid_token", error_description="The access token provided is expired, '
-                           'revoked, malformed, or invalid for other reasons."')
+INVALID_CLIENT_CHALLENGE = (
+    f'Basic error="invalid_client", error_description="The client cannot authenticate with methods: {AUTH_METHODS}"'
+)
+INVALID_TOKEN_CHALLENGE = (
+    'Bearer error="invalid_token", error_description="The access token provided is expired, '
+    'revoked, malformed, or invalid for other reasons."'
+)
 
 
 class Client(ClientMixin):

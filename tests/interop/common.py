@@ -94,8 +94,10 @@ class Exchange:
 
     def __str__(self):
         challenge = self.response_headers.get("www-authenticate")
-        return (f"{self.method} {self.path} Authorization={self.authorization!r} body={self.body!r}"
-                f" -> {self.status}{f' WWW-Authenticate={challenge!r}' if challenge else ''} {self.response_body}")
+        return (
+            f"{self.method} {self.path} Authorization={self.authorization!r} body={self.body!r}"
+            f" -> {self.status}{f' WWW-Authenticate={challenge!r}' if challenge else ''} {self.response_body}"
+        )
 
 
 @dataclass
@@ -179,9 +181,14 @@ def recording(app, state):
         # The body was consumed; hand the application an identical stream.
         environ["wsgi.input"] = io.BytesIO(body)
         text = body.decode("utf-8", "replace")
-        exchange = Exchange(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""),
-                            environ.get("HTTP_AUTHORIZATION"), environ.get("CONTENT_TYPE"),
-                            environ.get("HTTP_ACCEPT"), text)
+        exchange = Exchange(
+            environ["REQUEST_METHOD"],
+            environ.get("PATH_INFO", ""),
+            environ.get("HTTP_AUTHORIZATION"),
+            environ.get("CONTENT_TYPE"),
+            environ.get("HTTP_ACCEPT"),
+            text,
+        )
         with state.lock:
             state.exchanges.append(exchange)
             if environ["REQUEST_METHOD"] == "POST" and exchange.path == TOKEN_PATH:
@@ -207,8 +214,7 @@ class RunningServer:
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.base_url = f"http://127.0.0.1:{self._server.server_port}{BASE_PATH}"
         # A short poll interval keeps shutdown() (one per test) from costing half a second.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     def stop(self):

@@ -18,6 +18,7 @@ PASSWORD_GRANT = {"grant_type": "password", "username": USERNAME, "password": PA
 
 # ------------------------------------------------------------------ the SDK
 
+
 def named_client_authentication(server):
     """The client-auth method this server accepts for the interop client (doc/compatibility.md explains why)."""
     if server.module.DECODES_RFC6749_BASIC:
@@ -59,6 +60,7 @@ def make_client(server, **credential_changes):
 
 # ------------------------------------------------------------------ plain HTTP
 
+
 def basic(encode, client_id=CLIENT_ID, client_secret=CLIENT_SECRET):
     """An Authorization: Basic value, each half passed through encode."""
     pair = f"{encode(client_id)}:{encode(client_secret)}"
@@ -87,6 +89,7 @@ def get(server, path, authorization):
 
 
 # ------------------------------------------------------------------ what the server saw
+
 
 def token_exchanges(server):
     """The exchanges on the token endpoint, in order."""

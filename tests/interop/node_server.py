@@ -106,38 +106,67 @@ def ensure_installed(npm):
             completed = subprocess.run(
                 # --loglevel=error rather than --silent: quiet when it works, npm's errors when not.
                 [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
-                cwd=NODE_DIR, capture_output=True, text=True, timeout=NPM_CI_TIMEOUT, check=False)
+                cwd=NODE_DIR,
+                capture_output=True,
+                text=True,
+                timeout=NPM_CI_TIMEOUT,
+                check=False,
+            )
         except subprocess.TimeoutExpired as timeout:
-            pytest.fail(f"`npm ci` in {NODE_DIR} took more than {NPM_CI_TIMEOUT} s:\n"
-                        f"{timeout.stdout or ''}\n{timeout.stderr or ''}", pytrace=False)
+            pytest.fail(
+                f"`npm ci` in {NODE_DIR} took more than {NPM_CI_TIMEOUT} s:\n"
+                f"{timeout.stdout or ''}\n{timeout.stderr or ''}",
+                pytrace=False,
+            )
         if completed.returncode != 0:
-            pytest.fail(f"`npm ci` in {NODE_DIR} failed with exit code {completed.returncode}:\n"
-                        f"{completed.stdout}\n{completed.stderr}", pytrace=False)
+            pytest.fail(
+                f"`npm ci` in {NODE_DIR} failed with exit code {completed.returncode}:\n"
+                f"{completed.stdout}\n{completed.stderr}",
+                pytrace=False,
+            )
         if not _installed_matches_lockfile():
             pytest.fail(f"`npm ci` in {NODE_DIR} did not install {PACKAGE} {VERSION}", pytrace=False)
 
 
 def _config(clients):
     # ensure_ascii: the non-ASCII letters travel as \u escapes, whatever the locale's encoding.
-    return json.dumps({"clients": [list(client) for client in clients], "username": USERNAME,
-                       "password": PASSWORD}, ensure_ascii=True)
+    return json.dumps(
+        {"clients": [list(client) for client in clients], "username": USERNAME, "password": PASSWORD}, ensure_ascii=True
+    )
 
 
 class NodeServer:
     """One `node server.js` process, started on a free port of 127.0.0.1: its base_url and state."""
 
-    def __init__(self, node, *, token_lifetime=3600, rotate_refresh_tokens=True, basic_decoding="form",
-                 clients=((CLIENT_ID, CLIENT_SECRET), (ASCII_CLIENT_ID, ASCII_CLIENT_SECRET))):
+    def __init__(
+        self,
+        node,
+        *,
+        token_lifetime=3600,
+        rotate_refresh_tokens=True,
+        basic_decoding="form",
+        clients=((CLIENT_ID, CLIENT_SECRET), (ASCII_CLIENT_ID, ASCII_CLIENT_SECRET)),
+    ):
         self.basic_decoding = basic_decoding
-        args = [node, str(SERVER_JS), "--port", "0", "--token-lifetime", str(token_lifetime),
-                "--basic-decoding", basic_decoding, "--watch-stdin"]
+        args = [
+            node,
+            str(SERVER_JS),
+            "--port",
+            "0",
+            "--token-lifetime",
+            str(token_lifetime),
+            "--basic-decoding",
+            basic_decoding,
+            "--watch-stdin",
+        ]
         if not rotate_refresh_tokens:
             args.append("--no-rotate")
         env = {**os.environ, "NODE_INTEROP_CONFIG": _config(clients)}
         # stderr goes to a file: read only to explain a failure, it can never fill a pipe.
         self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
-        self.process = subprocess.Popen(args, cwd=NODE_DIR, env=env, stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=self._stderr, text=True)
+        self.process = subprocess.Popen(
+            args, cwd=NODE_DIR, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True
+        )
         try:
             port = self._read_port()
         except BaseException:
@@ -153,8 +182,9 @@ class NodeServer:
         try:
             line = lines.get(timeout=LISTEN_TIMEOUT)
         except queue.Empty:
-            pytest.fail(f"node server.js printed no LISTENING line within {LISTEN_TIMEOUT} s:\n{self.stderr()}",
-                        pytrace=False)
+            pytest.fail(
+                f"node server.js printed no LISTENING line within {LISTEN_TIMEOUT} s:\n{self.stderr()}", pytrace=False
+            )
         word, _, port = line.strip().partition(" ")
         if word != "LISTENING" or not port.isdigit():
             if not line:  # stdout closed: node is exiting; let it finish writing stderr
@@ -162,8 +192,11 @@ class NodeServer:
                     self.process.wait(timeout=STOP_GRACE)
                 except subprocess.TimeoutExpired:
                     pass
-            pytest.fail(f"node server.js did not start (exit code {self.process.poll()}); "
-                        f"stdout {line!r}, stderr:\n{self.stderr()}", pytrace=False)
+            pytest.fail(
+                f"node server.js did not start (exit code {self.process.poll()}); "
+                f"stdout {line!r}, stderr:\n{self.stderr()}",
+                pytrace=False,
+            )
         return int(port)
 
     def stderr(self):
@@ -216,10 +249,20 @@ class NodeState:
     @property
     def exchanges(self):
         """Every exchange the server saw, in order (a new list each time: the server holds the record)."""
-        return [Exchange(e["method"], e["path"], e["authorization"], e["content_type"], e["accept"], e["body"],
-                         status="" if e["status"] is None else str(e["status"]),
-                         response_body=e["response_body"] or "", response_headers=e["response_headers"] or {})
-                for e in self.stats()["exchanges"]]
+        return [
+            Exchange(
+                e["method"],
+                e["path"],
+                e["authorization"],
+                e["content_type"],
+                e["accept"],
+                e["body"],
+                status="" if e["status"] is None else str(e["status"]),
+                response_body=e["response_body"] or "",
+                response_headers=e["response_headers"] or {},
+            )
+            for e in self.stats()["exchanges"]
+        ]
 
     def latest_token(self):
         """The token of the server's latest successful token response."""

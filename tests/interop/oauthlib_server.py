@@ -35,8 +35,10 @@ RESENDS_REFRESH_TOKEN_WITHOUT_ROTATION = True
 # The challenge of a refused client (a wrong secret; Bearer although the client used Basic) and,
 # built by _bearer_challenge below, of an unknown bearer token.
 INVALID_CLIENT_CHALLENGE = 'Bearer error="invalid_client"'
-INVALID_TOKEN_CHALLENGE = ('Bearer realm="mdnotes", error="invalid_token", '
-                           'error_description="The access token is unknown, expired or revoked."')
+INVALID_TOKEN_CHALLENGE = (
+    'Bearer realm="mdnotes", error="invalid_token", '
+    'error_description="The access token is unknown, expired or revoked."'
+)
 
 
 def rfc6749_basic_credentials(authorization):
@@ -129,8 +131,11 @@ def _bearer_challenge(request):
         return _json_response({}, status=401, headers={"WWW-Authenticate": 'Bearer realm="mdnotes"'})
     description = "The access token is unknown, expired or revoked."
     challenge = f'Bearer realm="mdnotes", error="invalid_token", error_description="{description}"'
-    return _json_response({"error": "invalid_token", "error_description": description},
-                          status=401, headers={"WWW-Authenticate": challenge})
+    return _json_response(
+        {"error": "invalid_token", "error_description": description},
+        status=401,
+        headers={"WWW-Authenticate": challenge},
+    )
 
 
 RESOURCES = {"status": status_payload, "user": user_payload}
@@ -139,11 +144,13 @@ RESOURCES = {"status": status_payload, "user": user_payload}
 def create_app(state):
     """A WSGI app serving {BASE_PATH}/token, /status and /user with oauthlib."""
     server = LegacyApplicationServer(Validator(state), token_expires_in=state.token_lifetime)
-    routes = Map([
-        Rule(TOKEN_PATH, methods=["POST"], endpoint="token"),
-        Rule(BASE_PATH + "/status", methods=["GET"], endpoint="status"),
-        Rule(BASE_PATH + "/user", methods=["GET"], endpoint="user"),
-    ])
+    routes = Map(
+        [
+            Rule(TOKEN_PATH, methods=["POST"], endpoint="token"),
+            Rule(BASE_PATH + "/status", methods=["GET"], endpoint="status"),
+            Rule(BASE_PATH + "/user", methods=["GET"], endpoint="user"),
+        ]
+    )
 
     @Request.application
     def app(request):
@@ -153,7 +160,8 @@ def create_app(state):
             return error
         if endpoint == "token":
             headers, body, status = server.create_token_response(
-                request.url, "POST", request.get_data(as_text=True), dict(request.headers))
+                request.url, "POST", request.get_data(as_text=True), dict(request.headers)
+            )
             return Response(body, status=status, headers=headers)
         valid, _ = server.verify_request(request.url, request.method, None, dict(request.headers), scopes=[])
         if not valid:

@@ -35,13 +35,15 @@ def with_token(client, token):
 
 def stored_token(access_token, refresh_token=None):
     """A token as an application would load it from its database, valid for another hour."""
-    return OAuthToken.from_dictionary({
-        "access_token": access_token,
-        "token_type": "Bearer",
-        "expires_in": 3600,
-        "expiry": int(time.time()) + 3600,
-        **({"refresh_token": refresh_token} if refresh_token else {}),
-    })
+    return OAuthToken.from_dictionary(
+        {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "expiry": int(time.time()) + 3600,
+            **({"refresh_token": refresh_token} if refresh_token else {}),
+        }
+    )
 
 
 def bearer_headers(server, route):
@@ -102,8 +104,9 @@ def test_refresh_returns_the_rotated_refresh_token_and_the_old_one_is_refused(in
         client.http_ropcg.refresh_token()  # still holds the first, now revoked, refresh token
     assert refused.value.error == "invalid_grant"
     assert refused.value.response_code == 400
-    assert interop_server.state.token_requests == {"password": 1, "refresh_token": 2}, \
+    assert interop_server.state.token_requests == {"password": 1, "refresh_token": 2}, (
         interop_server.state.describe_exchanges()
+    )
 
 
 def test_refresh_without_a_new_refresh_token_keeps_the_old_one(start_server):
@@ -179,8 +182,11 @@ def test_wrong_password_is_an_oauth_provider_error(interop_server):
 def test_wrong_secret_is_invalid_client(interop_server):
     wrong_secret = "not the secret"
     # Named, not AUTO (which tries more encodings: test_node_interop.py pins that against Node).
-    client = make_client(interop_server, o_auth_client_secret=wrong_secret,
-                         o_auth_client_authentication=named_client_authentication(interop_server))
+    client = make_client(
+        interop_server,
+        o_auth_client_secret=wrong_secret,
+        o_auth_client_authentication=named_client_authentication(interop_server),
+    )
 
     with pytest.raises(OAuthProviderException) as raised:
         client.http_ropcg.fetch_token()
@@ -194,8 +200,9 @@ def test_wrong_secret_is_invalid_client(interop_server):
 
 def test_unknown_stored_token_is_replaced_once_and_the_call_repeated(interop_server):
     updates = []
-    client = make_client(interop_server, o_auth_token=stored_token("unknown-to-this-server"),
-                         o_auth_on_token_update=updates.append)
+    client = make_client(
+        interop_server, o_auth_token=stored_token("unknown-to-this-server"), o_auth_on_token_update=updates.append
+    )
 
     status = client.service.get_status()
 
@@ -203,8 +210,10 @@ def test_unknown_stored_token_is_replaced_once_and_the_call_repeated(interop_ser
     assert interop_server.state.token_request_count == 1, interop_server.state.describe_exchanges()
     assert interop_server.state.token_requests == {"password": 1}
     assert [token.access_token for token in updates] == [interop_server.state.latest_token().access_token]
-    assert bearer_headers(interop_server, "/status") == ["Bearer unknown-to-this-server",
-                                                         "Bearer " + updates[0].access_token]
+    assert bearer_headers(interop_server, "/status") == [
+        "Bearer unknown-to-this-server",
+        "Bearer " + updates[0].access_token,
+    ]
     [refused, repeated] = [e for e in interop_server.state.exchanges if e.path == BASE_PATH + "/status"]
     assert refused.status_code == 401
     assert refused.response_headers["www-authenticate"] == interop_server.module.INVALID_TOKEN_CHALLENGE
@@ -213,23 +222,30 @@ def test_unknown_stored_token_is_replaced_once_and_the_call_repeated(interop_ser
 
 def test_refused_refresh_falls_back_to_the_password_grant(interop_server):
     updates = []
-    client = make_client(interop_server, o_auth_token=stored_token("unknown-access", "unknown-refresh"),
-                         o_auth_on_token_update=updates.append)
+    client = make_client(
+        interop_server,
+        o_auth_token=stored_token("unknown-access", "unknown-refresh"),
+        o_auth_on_token_update=updates.append,
+    )
 
     user = client.user.get_user()
 
     assert user.id == USER["id"]
-    assert interop_server.state.token_requests == {"refresh_token": 1, "password": 1}, \
+    assert interop_server.state.token_requests == {"refresh_token": 1, "password": 1}, (
         interop_server.state.describe_exchanges()
+    )
     assert len(updates) == 1
 
 
 def test_expired_stored_token_alone_fails_before_any_request(interop_server):
-    expired = OAuthToken.from_dictionary({"access_token": "old", "token_type": "Bearer", "expires_in": 3600,
-                                          "expiry": int(time.time()) - 10})
+    expired = OAuthToken.from_dictionary(
+        {"access_token": "old", "token_type": "Bearer", "expires_in": 3600, "expiry": int(time.time()) - 10}
+    )
     client = MdnotesropcgwithoutauthscopesClient(
-        base_uri=interop_server.base_url, timeout=10,
-        resource_owner_auth_credentials=ResourceOwnerAuthCredentials(o_auth_token=expired))
+        base_uri=interop_server.base_url,
+        timeout=10,
+        resource_owner_auth_credentials=ResourceOwnerAuthCredentials(o_auth_token=expired),
+    )
 
     with pytest.raises(APIException):
         client.service.get_status()
@@ -238,7 +254,7 @@ def test_expired_stored_token_alone_fails_before_any_request(interop_server):
 
 
 def client_authentication_outcome(server, method):
-    """"token", or the (error, status) with which this server refuses the interop client sent by ``method``."""
+    """ "token", or the (error, status) with which this server refuses the interop client sent by ``method``."""
     module = server.module
     refused = ("invalid_client", 401)
     # Node checks the id and secret it extracted against RFC 6749 Appendix A (VSCHAR, printable ASCII)
@@ -254,8 +270,15 @@ def client_authentication_outcome(server, method):
     }[method]
 
 
-@pytest.mark.parametrize("method", [ClientAuthentication.BASIC, ClientAuthentication.BASIC_PERCENT_ENCODED,
-                                    ClientAuthentication.BASIC_UNENCODED, ClientAuthentication.REQUEST_BODY])
+@pytest.mark.parametrize(
+    "method",
+    [
+        ClientAuthentication.BASIC,
+        ClientAuthentication.BASIC_PERCENT_ENCODED,
+        ClientAuthentication.BASIC_UNENCODED,
+        ClientAuthentication.REQUEST_BODY,
+    ],
+)
 def test_client_authentication_methods(interop_server, method):
     client = make_client(interop_server, o_auth_client_authentication=method)
     outcome = client_authentication_outcome(interop_server, method)

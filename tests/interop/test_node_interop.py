@@ -27,6 +27,7 @@ SHORT_LIFETIME = 2  # seconds
 # ------------------------------------------------------------------ the SDK, default settings (AUTO)
 # make_client leaves the client authentication unset against Node: these run the SDK's default.
 
+
 def test_wrong_secret_with_the_default_client_authentication(node):
     """AUTO tries every encoding; when all fail it reports the RFC request's refusal, not a fallback's."""
     wrong_secret = "not the secret"
@@ -58,8 +59,11 @@ AUTO_OUTCOMES = [
 CLIENTS = {"interop": (CLIENT_ID, CLIENT_SECRET), "ascii": (ASCII_CLIENT_ID, ASCII_CLIENT_SECRET)}
 
 
-@pytest.mark.parametrize(("decoding", "client_name", "outcome"), AUTO_OUTCOMES,
-                         ids=[f"{decoding}-decoding-{name}-client" for decoding, name, _ in AUTO_OUTCOMES])
+@pytest.mark.parametrize(
+    ("decoding", "client_name", "outcome"),
+    AUTO_OUTCOMES,
+    ids=[f"{decoding}-decoding-{name}-client" for decoding, name, _ in AUTO_OUTCOMES],
+)
 def test_default_client_authentication(start_node, decoding, client_name, outcome):
     server = start_node(basic_decoding=decoding)
     client_id, client_secret = CLIENTS[client_name]
@@ -80,6 +84,7 @@ def test_default_client_authentication(start_node, decoding, client_name, outcom
 
 
 # ------------------------------------------------------------------ the server, plain HTTP
+
 
 def test_token_response_shape(node):
     response = post_token(node, PASSWORD_GRANT, RFC6749_BASIC)
@@ -221,8 +226,11 @@ BASIC_DECODING = [
 ]
 
 
-@pytest.mark.parametrize(("decoding", "encoding", "expected"), BASIC_DECODING,
-                         ids=[f"{decoding}-decoding-{encoding}" for decoding, encoding, _ in BASIC_DECODING])
+@pytest.mark.parametrize(
+    ("decoding", "encoding", "expected"),
+    BASIC_DECODING,
+    ids=[f"{decoding}-decoding-{encoding}" for decoding, encoding, _ in BASIC_DECODING],
+)
 def test_basic_client_credentials_decoding(start_node, decoding, encoding, expected):
     server = start_node(basic_decoding=decoding)
 

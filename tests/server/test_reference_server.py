@@ -1,4 +1,5 @@
 """Plain-HTTP tests of the MdNotes reference server (no SDK involved)."""
+
 import base64
 import json
 import os
@@ -6,10 +7,11 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Dict, Iterator, Optional
+from typing import Optional
 from urllib.parse import quote_plus
 
 import pytest
@@ -52,7 +54,7 @@ def raw_basic(client_id: str, secret: str, charset: str) -> str:
 
 def post_token(
     srv: MdNotesServer,
-    form: Dict[str, str],
+    form: dict[str, str],
     *,
     authorization: Optional[str] = None,
     base: Optional[str] = None,
@@ -61,7 +63,7 @@ def post_token(
     return requests.post(f"{base or srv.base_uri}/token", data=form, headers=headers, timeout=5)
 
 
-def password_grant(srv: MdNotesServer, **kwargs: str) -> Dict[str, object]:
+def password_grant(srv: MdNotesServer, **kwargs: str) -> dict[str, object]:
     response = post_token(srv, PASSWORD_FORM, **kwargs)
     assert response.status_code == 200, response.text
     return response.json()
@@ -441,9 +443,7 @@ def test_set_faults_rejects_bad_settings(server: MdNotesServer, settings: dict, 
 # -- admin API --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "method, path", [("POST", "faults"), ("POST", "reset"), ("GET", "stats"), ("POST", "revoke")]
-)
+@pytest.mark.parametrize("method, path", [("POST", "faults"), ("POST", "reset"), ("GET", "stats"), ("POST", "revoke")])
 def test_admin_api_is_404_when_faults_are_disabled(server: MdNotesServer, method: str, path: str) -> None:
     response = requests.request(method, f"{server.url}/_admin/{path}", json={}, timeout=5)
     assert response.status_code == 404
@@ -528,7 +528,7 @@ def test_command_line_prints_listening_line_serves_and_stops_on_sigterm() -> Non
         first = _read_line(process.stdout, timeout=5).rstrip("\n")
         prefix = "MdNotes reference server listening on http://127.0.0.1:"
         assert first.startswith(prefix), first
-        port = int(first[len(prefix):])
+        port = int(first[len(prefix) :])
 
         # The environment sets the client id, the flag beats the environment for the secret.
         response = requests.post(

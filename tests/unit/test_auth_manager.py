@@ -10,7 +10,15 @@ from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import O
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
 from tests.conftest import (
-    STATUS_BODY, STATUS_URL, TOKEN_URL, form_of, make_client, make_credentials, stored_token, token_body, token_calls,
+    STATUS_BODY,
+    STATUS_URL,
+    TOKEN_URL,
+    form_of,
+    make_client,
+    make_credentials,
+    stored_token,
+    token_body,
+    token_calls,
 )
 
 INVALID_GRANT = {"error": "invalid_grant", "error_description": "refresh token revoked"}
@@ -38,7 +46,7 @@ def test_token_without_expires_in_never_expires(rsps, clock):
     rsps.get(STATUS_URL, json=STATUS_BODY)
     client = make_client()
     client.service.get_status()
-    clock.advance(10 ** 7)
+    clock.advance(10**7)
     client.service.get_status()
     assert len(token_calls(rsps)) == 1
     assert client.http_ropcg.token.expiry is None
@@ -85,7 +93,9 @@ def test_expired_token_is_refreshed_automatically_once(rsps, clock):
     seen = []
     rsps.post(TOKEN_URL, json=token_body(2))
     rsps.get(STATUS_URL, json=STATUS_BODY)
-    client = make_client(make_credentials(o_auth_token=stored_token(1, expires_in=60), o_auth_on_token_update=seen.append))
+    client = make_client(
+        make_credentials(o_auth_token=stored_token(1, expires_in=60), o_auth_on_token_update=seen.append)
+    )
     clock.advance(61)
     assert client.http_ropcg.is_token_expired()
     client.service.get_status()
@@ -102,7 +112,9 @@ def test_refresh_refused_with_invalid_grant_falls_back_to_password(rsps, clock):
     rsps.post(TOKEN_URL, status=400, json=INVALID_GRANT)
     rsps.post(TOKEN_URL, json=token_body(3))
     rsps.get(STATUS_URL, json=STATUS_BODY)
-    client = make_client(make_credentials(o_auth_token=stored_token(1, expires_in=60), o_auth_on_token_update=seen.append))
+    client = make_client(
+        make_credentials(o_auth_token=stored_token(1, expires_in=60), o_auth_on_token_update=seen.append)
+    )
     clock.advance(120)
     client.service.get_status()
     grants = [form_of(c)["grant_type"] for c in token_calls(rsps)]
@@ -289,8 +301,12 @@ def test_401_invalid_token_with_stored_token_alone_raises_clearly(rsps):
 
 @pytest.mark.parametrize(
     "body",
-    [{"access_token": "", "token_type": "Bearer"}, {"access_token": 42, "token_type": "Bearer"},
-     {"access_token": "a\r\nX-Evil: 1", "token_type": "Bearer"}, {"token_type": "Bearer"}],
+    [
+        {"access_token": "", "token_type": "Bearer"},
+        {"access_token": 42, "token_type": "Bearer"},
+        {"access_token": "a\r\nX-Evil: 1", "token_type": "Bearer"},
+        {"token_type": "Bearer"},
+    ],
 )
 def test_unusable_access_token_never_reaches_a_header(rsps, body):
     rsps.post(TOKEN_URL, json=body)

@@ -5,8 +5,16 @@ import threading
 import pytest
 
 from tests.conftest import (
-    STATUS_BODY, STATUS_URL, TOKEN_URL, counting_callback, form_of, make_client, make_credentials, stored_token,
-    token_body, token_calls,
+    STATUS_BODY,
+    STATUS_URL,
+    TOKEN_URL,
+    counting_callback,
+    form_of,
+    make_client,
+    make_credentials,
+    stored_token,
+    token_body,
+    token_calls,
 )
 
 THREADS = 32

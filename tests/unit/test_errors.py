@@ -4,7 +4,8 @@ import pytest
 import requests
 
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import (
-    APIConnectionException, APITimeoutException,
+    APIConnectionException,
+    APITimeoutException,
 )
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
@@ -14,8 +15,11 @@ from tests.conftest import STATUS_URL, TOKEN_URL, USER_URL, make_client, make_cr
 
 
 def test_400_is_provider_error_with_its_fields(rsps):
-    rsps.post(TOKEN_URL, status=400, json={"error": "invalid_grant", "error_description": "bad password",
-                                           "error_uri": "https://docs.example/e"})
+    rsps.post(
+        TOKEN_URL,
+        status=400,
+        json={"error": "invalid_grant", "error_description": "bad password", "error_uri": "https://docs.example/e"},
+    )
     with pytest.raises(OAuthProviderException) as info:
         make_client().http_ropcg.fetch_token()
     error = info.value
@@ -105,7 +109,11 @@ def test_timeout_is_a_timeout_exception(rsps):
 
 
 def test_server_text_is_cleaned_before_it_reaches_str(rsps):
-    rsps.post(TOKEN_URL, status=400, json={"error": "invalid_grant", "error_description": "evil\r\nX-Injected: 1\x1b[31m" + "a" * 5000})
+    rsps.post(
+        TOKEN_URL,
+        status=400,
+        json={"error": "invalid_grant", "error_description": "evil\r\nX-Injected: 1\x1b[31m" + "a" * 5000},
+    )
     with pytest.raises(OAuthProviderException) as info:
         make_client().http_ropcg.fetch_token()
     text = str(info.value)

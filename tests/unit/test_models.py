@@ -27,12 +27,33 @@ def test_unknown_fields_are_kept_and_written_back():
 @pytest.mark.parametrize(
     "model, data",
     [
-        (ServiceStatus, {"app": "MdNotes", "moto": "m", "notes": 3, "users": 2, "time": "t", "os": "o",
-                         "php_version": "8", "status": "ok"}),
+        (
+            ServiceStatus,
+            {
+                "app": "MdNotes",
+                "moto": "m",
+                "notes": 3,
+                "users": 2,
+                "time": "t",
+                "os": "o",
+                "php_version": "8",
+                "status": "ok",
+            },
+        ),
         (User, {"id": 1, "name": "n", "email": "e", "created_at": "c", "updated_at": "u"}),
         (Note, {"id": 1, "title": "t", "body": "# b", "user_id": 0, "created_at": "c", "updated_at": "u"}),
-        (OAuthToken, {"access_token": "a", "token_type": "Bearer", "expires_in": 60, "scope": "",
-                      "expiry": 1800000060, "refresh_token": "r", "extra": {"x": 1}}),
+        (
+            OAuthToken,
+            {
+                "access_token": "a",
+                "token_type": "Bearer",
+                "expires_in": 60,
+                "scope": "",
+                "expiry": 1800000060,
+                "refresh_token": "r",
+                "extra": {"x": 1},
+            },
+        ),
     ],
 )
 def test_round_trip_through_dictionary_and_json(model, data):

@@ -36,8 +36,11 @@ token_like = st.fixed_dictionaries(
     optional={
         "access_token": json_values | st.text(max_size=40),
         "token_type": json_values,
-        "expires_in": json_values | st.integers() | st.text(alphabet="0123456789.e-+ ", max_size=12)
-        | st.just(10 ** 400) | st.just("1e400"),
+        "expires_in": json_values
+        | st.integers()
+        | st.text(alphabet="0123456789.e-+ ", max_size=12)
+        | st.just(10**400)
+        | st.just("1e400"),
         "refresh_token": json_values,
         "expiry": json_values,
         "scope": json_values,
@@ -46,12 +49,21 @@ token_like = st.fixed_dictionaries(
         "error_uri": json_values,
     },
 )
-bodies = st.binary(max_size=200) | json_values.map(lambda v: json.dumps(v).encode()) | token_like.map(
-    lambda v: json.dumps(v).encode()
+bodies = (
+    st.binary(max_size=200)
+    | json_values.map(lambda v: json.dumps(v).encode())
+    | token_like.map(lambda v: json.dumps(v).encode())
 )
 statuses = st.sampled_from([200, 201, 204, 301, 400, 401, 403, 404, 429, 500, 503]) | st.integers(100, 599)
-header_sets = st.sampled_from([{}, {"WWW-Authenticate": 'Bearer error="invalid_token"'}, {"Retry-After": "0"},
-                               {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, {"Retry-After": "garbage"}])
+header_sets = st.sampled_from(
+    [
+        {},
+        {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        {"Retry-After": "0"},
+        {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"},
+        {"Retry-After": "garbage"},
+    ]
+)
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -80,8 +92,9 @@ def test_token_endpoint_answers_become_a_token_or_an_sdk_exception(status, body,
 @given(status=statuses, body=bodies, headers=header_sets)
 def test_api_answers_become_a_model_or_an_sdk_exception(status, body, headers):
     canned = CannedHttpClient(status, body, headers)
-    client = make_client(make_credentials(o_auth_token=stored_token(1)), http_client_instance=canned,
-                         max_retries=1, max_retry_wait=0)
+    client = make_client(
+        make_credentials(o_auth_token=stored_token(1)), http_client_instance=canned, max_retries=1, max_retry_wait=0
+    )
     result = outcome(client.service.get_status)
     assert result is None or isinstance(result, ServiceStatus)
 

@@ -13,7 +13,14 @@ from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import O
 from mdnotesropcgwithoutauthscopes.exceptions.response_too_large_exception import ResponseTooLargeException
 from mdnotesropcgwithoutauthscopes.http.http_call_back import HttpCallBack
 from tests.conftest import (
-    STATUS_BODY, STATUS_URL, TOKEN_URL, make_client, make_credentials, stored_token, token_body, token_calls,
+    STATUS_BODY,
+    STATUS_URL,
+    TOKEN_URL,
+    make_client,
+    make_credentials,
+    stored_token,
+    token_body,
+    token_calls,
 )
 
 
@@ -43,7 +50,7 @@ def test_retries_up_to_max_retries_with_exponential_backoff_and_jitter(rsps, wai
     assert len(rsps.calls) == 4
     assert len(waits) == 3
     for attempt, wait in enumerate(waits):
-        assert 0.5 * 2 ** attempt <= wait <= 2 ** attempt
+        assert 0.5 * 2**attempt <= wait <= 2**attempt
 
 
 def test_retry_succeeds_when_server_recovers(rsps, waits):
@@ -158,7 +165,9 @@ def test_plain_http_to_a_remote_host_with_explicit_opt_in(rsps):
     assert client.service.get_status().status == "ok"
 
 
-@pytest.mark.parametrize("base", ["http://127.0.0.1:3000", "http://localhost:1", "http://[::1]:8080", "https://remote.example"])
+@pytest.mark.parametrize(
+    "base", ["http://127.0.0.1:3000", "http://localhost:1", "http://[::1]:8080", "https://remote.example"]
+)
 def test_loopback_and_https_are_allowed(base):
     client = _client(base_uri=base)
     assert client._pipeline._url_for(base_controller.Endpoint("GET", "/status", None, requires_auth=True))
@@ -204,7 +213,9 @@ def test_malformed_retry_after_falls_back_to_backoff(rsps, waits, value):
     assert 0.05 <= waits[0] <= 0.1
 
 
-@pytest.mark.parametrize("form", ["Sun, 06 Nov 2033 08:49:37 GMT", "Sunday, 06-Nov-33 08:49:37 GMT", "Sun Nov  6 08:49:37 2033"])
+@pytest.mark.parametrize(
+    "form", ["Sun, 06 Nov 2033 08:49:37 GMT", "Sunday, 06-Nov-33 08:49:37 GMT", "Sun Nov  6 08:49:37 2033"]
+)
 def test_all_three_http_date_forms_are_read(rsps, waits, form):
     rsps.get(STATUS_URL, status=503, headers={"Retry-After": form})
     rsps.get(STATUS_URL, json=STATUS_BODY)

@@ -8,7 +8,14 @@ from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
 from mdnotesropcgwithoutauthscopes.http.proxy_settings import ProxySettings
 from tests.conftest import (
-    CLIENT_SECRET, PASSWORD, STATUS_BODY, STATUS_URL, TOKEN_URL, make_client, make_credentials, token_body,
+    CLIENT_SECRET,
+    PASSWORD,
+    STATUS_BODY,
+    STATUS_URL,
+    TOKEN_URL,
+    make_client,
+    make_credentials,
+    token_body,
 )
 
 SECRETS = (CLIENT_SECRET, PASSWORD, "ACCESS-TOKEN-1", "REFRESH-TOKEN-1", "PROXY-PASSWORD")
@@ -36,14 +43,20 @@ def test_reprs_and_strs_hide_secrets(rsps):
 
 
 def test_request_repr_hides_authorization_and_secret_form_fields():
-    request = HttpRequest("POST", "http://x", {"Authorization": "Basic " + CLIENT_SECRET},
-                          parameters={"password": PASSWORD, "refresh_token": "REFRESH-TOKEN-1", "username": "u"})
+    request = HttpRequest(
+        "POST",
+        "http://x",
+        {"Authorization": "Basic " + CLIENT_SECRET},
+        parameters={"password": PASSWORD, "refresh_token": "REFRESH-TOKEN-1", "username": "u"},
+    )
     text = repr(request)
     _assert_clean(text)
     assert "'username': 'u'" in text
 
 
-@pytest.mark.parametrize("status, body", [(400, {"error": "invalid_grant"}), (401, {"error": "invalid_client"}), (500, {})])
+@pytest.mark.parametrize(
+    "status, body", [(400, {"error": "invalid_grant"}), (401, {"error": "invalid_client"}), (500, {})]
+)
 def test_exceptions_hide_secrets(rsps, status, body):
     rsps.post(TOKEN_URL, status=status, json=body)
     with pytest.raises(APIException) as info:

@@ -7,7 +7,16 @@ import pytest
 
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
 from tests.conftest import (
-    CLIENT_ID, CLIENT_SECRET, PASSWORD, STATUS_BODY, STATUS_URL, TOKEN_URL, USERNAME, form_of, token_body, token_calls,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    PASSWORD,
+    STATUS_BODY,
+    STATUS_URL,
+    TOKEN_URL,
+    USERNAME,
+    form_of,
+    token_body,
+    token_calls,
 )
 
 SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "oauth-2-resource-owner-credentials-grant.md"

@@ -8,14 +8,26 @@ import pytest
 from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ClientAuthentication
 from tests.conftest import (
-    CLIENT_ID, CLIENT_SECRET, PASSWORD, STATUS_BODY, STATUS_URL, TOKEN_URL, USER_BODY, USER_URL, USERNAME,
-    form_of, make_client, make_credentials, stored_token, token_body,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    PASSWORD,
+    STATUS_BODY,
+    STATUS_URL,
+    TOKEN_URL,
+    USER_BODY,
+    USER_URL,
+    USERNAME,
+    form_of,
+    make_client,
+    make_credentials,
+    stored_token,
+    token_body,
 )
 
 
 def _basic(header: str) -> str:
     assert header.startswith("Basic ")
-    return base64.b64decode(header[len("Basic "):]).decode("utf-8")
+    return base64.b64decode(header[len("Basic ") :]).decode("utf-8")
 
 
 def test_password_grant_wire_format(rsps):
@@ -57,7 +69,11 @@ def test_additional_params_are_sent_and_scope_only_when_asked(rsps):
     rsps.post(TOKEN_URL, json=token_body(1, scope="notes"))
     token = make_client().http_ropcg.fetch_token({"scope": "notes", "audience": "x"})
     assert form_of(rsps.calls[0]) == {
-        "grant_type": "password", "username": USERNAME, "password": PASSWORD, "scope": "notes", "audience": "x",
+        "grant_type": "password",
+        "username": USERNAME,
+        "password": PASSWORD,
+        "scope": "notes",
+        "audience": "x",
     }
     assert token.scope == "notes"
 
@@ -72,7 +88,9 @@ def test_basic_unencoded_method(rsps):
 @pytest.mark.parametrize("grant", ["fetch", "refresh"])
 def test_request_body_method_puts_credentials_in_form_for_both_grants(rsps, grant):
     rsps.post(TOKEN_URL, json=token_body(2))
-    creds = make_credentials(o_auth_client_authentication=ClientAuthentication.REQUEST_BODY, o_auth_token=stored_token(1))
+    creds = make_credentials(
+        o_auth_client_authentication=ClientAuthentication.REQUEST_BODY, o_auth_token=stored_token(1)
+    )
     manager = make_client(creds).http_ropcg
     manager.fetch_token() if grant == "fetch" else manager.refresh_token()
     request = rsps.calls[0].request
@@ -108,6 +126,7 @@ def test_base_uri_and_auth_server(rsps):
     client = make_client(make_credentials(o_auth_token=stored_token(1)), base_uri="https://notes.example.com/api/")
     assert client.service.get_status().status == "ok"
     from mdnotesropcgwithoutauthscopes.configuration import Server
+
     assert client.config.get_base_uri(Server.AUTH) == "http://localhost:3000/oauth2/auth-server"
     assert client.config.get_base_uri() == "https://notes.example.com/api"
 
@@ -152,7 +171,9 @@ def test_auto_skips_encodings_that_send_the_same_bytes(rsps):
 
 def test_auto_reports_the_first_refusal_when_every_method_fails(rsps):
     rsps.post(TOKEN_URL, status=401, json={"error": "invalid_client", "error_description": "client is invalid"})
-    rsps.post(TOKEN_URL, status=400, json={"error": "invalid_request", "error_description": "Invalid parameter: client_id"})
+    rsps.post(
+        TOKEN_URL, status=400, json={"error": "invalid_request", "error_description": "Invalid parameter: client_id"}
+    )
     with pytest.raises(OAuthProviderException) as info:
         make_client().http_ropcg.fetch_token()
     assert (info.value.error, info.value.response_code) == ("invalid_client", 401)

@@ -5,7 +5,7 @@ import math
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Optional
 from urllib.parse import quote, quote_plus
 
 from mdnotesropcgwithoutauthscopes.api_helper import APIHelper, check_type
@@ -81,8 +81,15 @@ class ResourceOwnerAuthCredentials(ImmutableSettings):
     """
 
     __slots__ = (
-        "o_auth_client_id", "o_auth_client_secret", "o_auth_username", "o_auth_password", "o_auth_token",
-        "o_auth_token_provider", "o_auth_on_token_update", "o_auth_clock_skew", "o_auth_client_authentication",
+        "o_auth_client_id",
+        "o_auth_client_secret",
+        "o_auth_username",
+        "o_auth_password",
+        "o_auth_token",
+        "o_auth_token_provider",
+        "o_auth_on_token_update",
+        "o_auth_clock_skew",
+        "o_auth_client_authentication",
         "o_auth_relogin_with_password",
     )
     _FIELDS = __slots__
@@ -178,7 +185,7 @@ class OAuth2:
         state = self._state
         return state.token if state is not None else None
 
-    def fetch_token(self, additional_params: Optional[Dict[str, Any]] = None) -> OAuthToken:
+    def fetch_token(self, additional_params: Optional[dict[str, Any]] = None) -> OAuthToken:
         """Exchange the username and password for a token (password grant).
 
         The token is returned, not installed: store it and build a client with it, as the
@@ -199,7 +206,7 @@ class OAuth2:
         with self._locked():
             return self._password_grant(additional_params)[0]
 
-    def refresh_token(self, additional_params: Optional[Dict[str, Any]] = None) -> OAuthToken:
+    def refresh_token(self, additional_params: Optional[dict[str, Any]] = None) -> OAuthToken:
         """Get a new token with the current token's refresh token (refresh grant).
 
         When the response carries no refresh token, the current one is kept in the result.
@@ -294,7 +301,7 @@ class OAuth2:
             self._notify(token)
             return state
 
-    def _obtain(self, last: Optional[OAuthToken]) -> Tuple[OAuthToken, Optional[float]]:
+    def _obtain(self, last: Optional[OAuthToken]) -> tuple[OAuthToken, Optional[float]]:
         creds = self._credentials
         if creds.o_auth_token_provider is not None:
             return self._from_provider(last)
@@ -310,7 +317,9 @@ class OAuth2:
                 # the old one again could revoke the whole token family, so never repeat it.
                 if not self._password_allowed():
                     raise
-                logger.info("Refresh outcome unknown (%s); signing in again with the password grant", type(exc).__name__)
+                logger.info(
+                    "Refresh outcome unknown (%s); signing in again with the password grant", type(exc).__name__
+                )
         if self._password_allowed():
             return self._password_grant(None)
         raise AuthValidationException(self._cannot_obtain_reason(last))
@@ -318,8 +327,10 @@ class OAuth2:
     def _password_allowed(self) -> bool:
         creds = self._credentials
         has_password = creds.o_auth_username is not None and creds.o_auth_password is not None
-        return has_password and creds.o_auth_client_id is not None and (
-            creds.o_auth_relogin_with_password or not self._has_had_token
+        return (
+            has_password
+            and creds.o_auth_client_id is not None
+            and (creds.o_auth_relogin_with_password or not self._has_had_token)
         )
 
     def _cannot_obtain_reason(self, last: Optional[OAuthToken]) -> str:
@@ -340,7 +351,7 @@ class OAuth2:
             "or an o_auth_token_provider."
         )
 
-    def _from_provider(self, last: Optional[OAuthToken]) -> Tuple[OAuthToken, Optional[float]]:
+    def _from_provider(self, last: Optional[OAuthToken]) -> tuple[OAuthToken, Optional[float]]:
         token = self._credentials.o_auth_token_provider(last, self)
         if isinstance(token, dict):
             token = OAuthToken.from_dictionary(token)
@@ -350,7 +361,7 @@ class OAuth2:
             )
         return self._accept(token, None)
 
-    def _password_grant(self, additional_params: Optional[Dict[str, Any]]) -> Tuple[OAuthToken, Optional[float]]:
+    def _password_grant(self, additional_params: Optional[dict[str, Any]]) -> tuple[OAuthToken, Optional[float]]:
         creds = self._credentials
         missing = [n for n in ("o_auth_client_id", "o_auth_username", "o_auth_password") if getattr(creds, n) is None]
         if missing:
@@ -366,8 +377,8 @@ class OAuth2:
         return self._accept(token, None)
 
     def _refresh_grant(
-        self, refresh_token: str, additional_params: Optional[Dict[str, Any]]
-    ) -> Tuple[OAuthToken, Optional[float]]:
+        self, refresh_token: str, additional_params: Optional[dict[str, Any]]
+    ) -> tuple[OAuthToken, Optional[float]]:
         if self._credentials.o_auth_client_id is None:
             raise AuthValidationException("refresh_token() needs o_auth_client_id in ResourceOwnerAuthCredentials")
         token = self._token_request(
@@ -378,7 +389,9 @@ class OAuth2:
         )
         return self._accept(token, refresh_token)
 
-    def _token_request(self, send: Callable[[Optional[str], Dict[str, Any]], OAuthToken], additional_params: Any) -> OAuthToken:
+    def _token_request(
+        self, send: Callable[[Optional[str], dict[str, Any]], OAuthToken], additional_params: Any
+    ) -> OAuthToken:
         """Send a token request, authenticating the client by the configured or learned method."""
         if additional_params is not None and not isinstance(additional_params, dict):
             raise TypeError(f"additional_params must be a dict, not {type(additional_params).__name__}")
@@ -400,8 +413,10 @@ class OAuth2:
                     raise
                 first_refusal = first_refusal or exc
                 if index == len(methods) - 1:
-                    raise first_refusal  # every method failed: report the refusal of the RFC method
-                logger.info("The token endpoint refused client authentication by %s; trying %s", method, methods[index + 1])
+                    raise first_refusal from None  # every method failed: report the RFC method's refusal
+                logger.info(
+                    "The token endpoint refused client authentication by %s; trying %s", method, methods[index + 1]
+                )
                 continue
             self._client_auth_method = method
             return token
@@ -428,9 +443,11 @@ class OAuth2:
 
     def _basic_header(self, method: str) -> str:
         creds = self._credentials
-        return APIHelper.basic_auth_header(creds.o_auth_client_id, creds.o_auth_client_secret, encode=_BASIC_ENCODERS[method])
+        return APIHelper.basic_auth_header(
+            creds.o_auth_client_id, creds.o_auth_client_secret, encode=_BASIC_ENCODERS[method]
+        )
 
-    def _client_authentication(self, method: str, additional_params: Optional[Dict[str, Any]]):
+    def _client_authentication(self, method: str, additional_params: Optional[dict[str, Any]]):
         """The Basic header or the form fields that authenticate the client, plus caller extras."""
         creds = self._credentials
         form = dict(additional_params) if additional_params else {}
@@ -442,10 +459,12 @@ class OAuth2:
         return self._basic_header(method), form
 
     @staticmethod
-    def _accept(token: OAuthToken, previous_refresh_token: Optional[str]) -> Tuple[OAuthToken, Optional[float]]:
+    def _accept(token: OAuthToken, previous_refresh_token: Optional[str]) -> tuple[OAuthToken, Optional[float]]:
         """Check a new token and stamp its absolute expiry; also return when it was stamped (or None)."""
         if not _header_safe(token.access_token):
-            raise APIException("The token response has no usable access_token (missing, empty, not text or holds line breaks)")
+            raise APIException(
+                "The token response has no usable access_token (missing, empty, not text or holds line breaks)"
+            )
         stamped_at = None
         if token.expiry is None and token.expires_in is not None:
             # An int, as the model documents; rounding down errs on the early side, so the SDK never
