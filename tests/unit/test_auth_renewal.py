@@ -324,7 +324,9 @@ def test_refresh_refused_naming_no_error_falls_back_to_password_once(rsps, clock
 def test_refresh_refused_for_a_refused_client_is_not_retried_with_the_password(rsps, clock):
     rsps.post(TOKEN_URL, status=401, json={"error": "invalid_client"}, headers={"WWW-Authenticate": "Basic"})
     client = make_client(
-        make_credentials(o_auth_token=stored_token(1, expires_in=60), o_auth_client_authentication="client_secret_basic")
+        make_credentials(
+            o_auth_token=stored_token(1, expires_in=60), o_auth_client_authentication="client_secret_basic"
+        )
     )
     clock.advance(61)
     with pytest.raises(OAuthProviderException):
