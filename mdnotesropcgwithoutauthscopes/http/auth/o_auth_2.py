@@ -667,7 +667,7 @@ class OAuth2:
     def _store_answered(self) -> None:
         if self._store_failing:
             self._store_failing = False
-            logger.warning("The token store answers again; the shared token is used from now on")
+            logger.info("The token store answers again; the shared token is used from now on")
 
     # ----------------------------------------------------------------- plumbing
 
