@@ -1,14 +1,17 @@
 """Early renewal against the reference server with a slow token endpoint: calls never wait for it."""
 
 import os
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
+from mdnotesropcgwithoutauthscopes.http.auth.token_store import SQLiteTokenStore
 from mdnotesropcgwithoutauthscopes.http.http_client import HttpClient
 from mdnotesropcgwithoutauthscopes.http.requests_client import RequestsClient
-from tests.integration.conftest import client_for, credentials
+from tests.integration.conftest import DEMO, client_for, credentials
 
 TOKEN_LATENCY = 0.4
 
@@ -140,3 +143,51 @@ def test_a_forked_child_starts_clean_while_the_parent_renews(start):
         assert os.waitstatus_to_exitcode(status) == 0
     finally:
         transport.release.set()
+
+
+EXITING_SCRIPT = """
+import sys, time
+from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials
+from mdnotesropcgwithoutauthscopes.http.auth.token_store import SQLiteTokenStore
+from mdnotesropcgwithoutauthscopes.http.requests_client import RequestsClient
+from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import MdnotesropcgwithoutauthscopesClient
+
+class Slow(RequestsClient):
+    def execute(self, request, *, timeout=None):
+        if request.query_url.endswith("/token"):
+            time.sleep(0.5)
+        return super().execute(request, timeout=timeout)
+
+base_uri, path, client_id, secret, username, password = sys.argv[1:]
+creds = ResourceOwnerAuthCredentials(o_auth_client_id=client_id, o_auth_client_secret=secret,
+    o_auth_username=username, o_auth_password=password, o_auth_token_store=SQLiteTokenStore(path),
+    o_auth_refresh_window=3)
+client = MdnotesropcgwithoutauthscopesClient(base_uri=base_uri, http_client_instance=Slow(),
+    resource_owner_auth_credentials=creds)
+client.service.get_status()  # in the window: starts a renewal, then the script ends at once
+print(client.http_ropcg.token.access_token[:6])
+"""
+
+
+def test_an_exiting_interpreter_lets_a_renewal_in_flight_finish_and_save(start, tmp_path):
+    server = start(token_lifetime=8)
+    store_path = tmp_path / "tokens.sqlite3"
+    store = SQLiteTokenStore(store_path)
+    first = client_for(server, credentials(o_auth_token_store=store))
+    first.service.get_status()
+    key = first.http_ropcg.token_store_key
+    original = store.load(key)
+    time.sleep(max(0.0, original.expiry - 3 - time.time()) + 0.2)  # inside a 3 s window (of the 8 s token)
+    args = [server.base_uri, str(store_path)] + [DEMO[k] for k in ("client_id", "client_secret", "username")]
+    result = subprocess.run(
+        [sys.executable, "-c", EXITING_SCRIPT, *args, DEMO["password"]],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    saved = store.load(key)
+    assert saved.access_token != original.access_token  # the renewal finished and was saved before exit
+    assert server.stats()["refresh_grants"] == 1
+    assert "Traceback" not in result.stderr
+    store.close()
