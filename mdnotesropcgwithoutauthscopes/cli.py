@@ -601,23 +601,22 @@ class Context:
 
 
 def _read_password(args: argparse.Namespace, context: Context) -> str:
-    """The password from ``--password-stdin``, ``$MDNOTES_PASSWORD`` or a prompt without echo."""
-    if args.password_stdin:
+    """The password from ``--password-stdin``, ``$MDNOTES_PASSWORD`` or a prompt on the terminal without echo.
+
+    Without a terminal (a pipe, a service) the prompt would have nowhere to go: the first line of
+    standard input is read instead, as with ``--password-stdin``.
+    """
+    if not args.password_stdin and context.environ.get(ENV_PASSWORD):
+        return context.environ[ENV_PASSWORD]
+    if args.password_stdin or not _has_terminal():
         password = sys.stdin.readline().rstrip("\r\n")
         source = "standard input"
-    elif context.environ.get(ENV_PASSWORD):
-        return context.environ[ENV_PASSWORD]
     else:
         import getpass
-        import warnings
 
         source = "the prompt"
         try:
-            with warnings.catch_warnings():
-                # Without a terminal getpass reads standard input and warns that it may echo;
-                # that is what a script piping the password wants, so say nothing.
-                warnings.simplefilter("ignore", getpass.GetPassWarning)
-                password = getpass.getpass(f"Password for {context.settings.username}: ")
+            password = getpass.getpass(f"Password for {context.settings.username}: ")
         except EOFError:
             password = ""
     if not password:
@@ -626,6 +625,17 @@ def _read_password(args: argparse.Namespace, context: Context) -> str:
             EXIT_USAGE,
         )
     return password
+
+
+def _has_terminal() -> bool:
+    """Whether getpass can prompt on a terminal without echo (it uses the controlling terminal)."""
+    if os.name == "nt":
+        return sys.stdin.isatty()
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+    except OSError:
+        return False
+    return True
 
 
 def _login(args: argparse.Namespace, context: Context) -> int:

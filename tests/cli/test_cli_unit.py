@@ -519,7 +519,15 @@ def test_password_from_the_environment_before_the_prompt(monkeypatch):
     assert cli._read_password(_Args(), context({"MDNOTES_PASSWORD": "from env"})) == "from env"
 
 
+def test_without_a_terminal_the_first_line_of_stdin_is_read(monkeypatch):
+    monkeypatch.setattr(cli, "_has_terminal", lambda: False)
+    monkeypatch.setattr("getpass.getpass", lambda prompt: pytest.fail("must not prompt"))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("piped\n"))
+    assert cli._read_password(_Args(), context()) == "piped"
+
+
 def test_password_prompt_names_the_user(monkeypatch):
+    monkeypatch.setattr(cli, "_has_terminal", lambda: True)
     prompts = []
     monkeypatch.setattr("getpass.getpass", lambda prompt: prompts.append(prompt) or "typed")
     assert cli._read_password(_Args(), context()) == "typed"
@@ -528,6 +536,8 @@ def test_password_prompt_names_the_user(monkeypatch):
 
 @pytest.mark.parametrize("typed", ["", EOFError()])
 def test_no_password_is_a_usage_error(monkeypatch, typed):
+    monkeypatch.setattr(cli, "_has_terminal", lambda: True)
+
     def getpass(prompt):
         if isinstance(typed, BaseException):
             raise typed
