@@ -3,6 +3,7 @@
 import json
 import logging
 import threading
+import time
 from typing import Any, Callable, Optional
 from urllib.parse import parse_qsl
 
@@ -90,7 +91,7 @@ def stored_token(
     """A token as restored from storage, valid for an hour unless told otherwise."""
     body = token_body(n, expires_in=expires_in, refresh=refresh)
     token = OAuthToken.from_dictionary(body)
-    token.expiry = expiry if expiry is not None else o_auth_2._now() + (expires_in or 3600)
+    token.expiry = expiry if expiry is not None else _now["clock"]() + (expires_in or 3600)
     return token
 
 
@@ -114,11 +115,20 @@ class Clock:
         self.now += seconds
 
 
+_now = {"clock": time.time}  # the clock stored tokens are dated by: the test's own when it has one
+
+
 @pytest.fixture
 def clock(monkeypatch):
-    """Replace the auth manager's clock (``time.time``) with one the test moves."""
+    """Give every auth manager built during the test a clock the test moves (its ``clock=``)."""
     fake = Clock(1_800_000_000.0)
-    monkeypatch.setattr(o_auth_2, "_now", fake)
+    build = o_auth_2.OAuth2.__init__
+
+    def with_fake_clock(self, credentials, auth_controller, *, clock=fake):
+        build(self, credentials, auth_controller, clock=clock)
+
+    monkeypatch.setattr(o_auth_2.OAuth2, "__init__", with_fake_clock)
+    monkeypatch.setitem(_now, "clock", fake)
     return fake
 
 

@@ -13,7 +13,9 @@ from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
 from mdnotesropcgwithoutauthscopes.configuration import Configuration, Server
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import APIConnectionException
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
+from mdnotesropcgwithoutauthscopes.exceptions.auth_validation_exception import AuthValidationException
 from mdnotesropcgwithoutauthscopes.exceptions.insecure_transport_exception import InsecureTransportException
+from mdnotesropcgwithoutauthscopes.http.auth.auth import Auth
 from mdnotesropcgwithoutauthscopes.http.http_client import HttpClient
 from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
 from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
@@ -82,7 +84,7 @@ class CallPipeline:
     def __init__(self, config: Configuration, http_client: HttpClient) -> None:
         self.config = config
         self.http_client = http_client
-        self.auth: Any = None  # the OAuth2 manager, wired by the client after construction
+        self.auth: Optional[Auth] = None  # the auth manager, wired by the client after construction
         self._urls: dict[Endpoint, str] = {}
 
     def call(
@@ -106,17 +108,26 @@ class CallPipeline:
             request_headers.update(headers)
         request = HttpRequest(endpoint.method, url, request_headers, query, form)
         if endpoint.requires_auth:
-            state = self.auth.apply(request)
-            response = self._send(request, endpoint)
-            if response.status_code == 401 and _says_invalid_token(response):
-                # The server no longer accepts this token (revoked, or our clock is off): get a new
-                # one once and repeat once; a second 401 is the caller's to see.
-                logger.debug("401 invalid_token from %s; renewing the token and repeating once", url)
-                request.headers["Authorization"] = self.auth.renew_rejected(state).header
-                response = self._send(request, endpoint)
+            response = self._send_authorized(request, endpoint)
         else:
             response = self._send(request, endpoint)
         return self._result(endpoint, response)
+
+    def _send_authorized(self, request: HttpRequest, endpoint: Endpoint) -> HttpResponse:
+        """Drive the auth manager's flow: send each request it yields, hand it each response."""
+        if self.auth is None:
+            raise AuthValidationException("This endpoint needs OAuth 2 credentials and the client has none")
+        flow = self.auth.auth_flow(request)
+        try:
+            request = next(flow)
+            while True:
+                response = self._send(request, endpoint)
+                try:
+                    request = flow.send(response)
+                except StopIteration:
+                    return response
+        finally:
+            flow.close()
 
     def _url_for(self, endpoint: Endpoint) -> str:
         url = self.config.get_base_uri(endpoint.server) + endpoint.path
@@ -230,17 +241,6 @@ class BaseController:
     def config(self) -> Configuration:
         """The client's configuration."""
         return self._pipeline.config
-
-
-def _says_invalid_token(response: HttpResponse) -> bool:
-    challenge = response.headers.get("WWW-Authenticate") or ""
-    if "invalid_token" in challenge:
-        return True
-    try:
-        body = response.json()
-    except ValueError:
-        return False
-    return isinstance(body, dict) and body.get("error") == "invalid_token"
 
 
 def _retry_after(response: HttpResponse) -> Optional[float]:

@@ -48,12 +48,26 @@ def test_client_authentication_methods_with_awkward_characters(server, method):
 
 def test_refresh_rotates_and_old_refresh_token_is_refused(server):
     first = client_for(server).http_ropcg.fetch_token()
+    stale = client_for(server, credentials(o_auth_token=first, o_auth_password=None))
     client = client_for(server, credentials(o_auth_token=first))
     second = client.http_ropcg.refresh_token()
     assert second.refresh_token and second.refresh_token != first.refresh_token
     with pytest.raises(OAuthProviderException) as info:
-        client.http_ropcg.refresh_token()  # the installed token still holds the used refresh token
+        stale.http_ropcg.refresh_token()  # a copy of the spent refresh token
     assert info.value.error == "invalid_grant"
+
+
+def test_manual_refresh_is_installed_so_the_client_and_the_returned_token_keep_working(server):
+    first = client_for(server).http_ropcg.fetch_token()
+    client = client_for(server, credentials(o_auth_token=first, o_auth_password=None))
+    second = client.http_ropcg.refresh_token()
+    assert client.http_ropcg.token is second
+    before = server.stats()["token_requests"]
+    assert client.service.get_status().status == "ok"  # sent with the new token, no token request
+    third = client.http_ropcg.refresh_token()  # the installed refresh token is the rotated one
+    assert third.refresh_token not in (first.refresh_token, second.refresh_token)
+    assert client_for(server, credentials(o_auth_token=third)).user.get_user().email == DEMO["username"]
+    assert server.stats()["token_requests"] == before + 1
 
 
 def test_automatic_refresh_after_expiry_calls_update_callback(start):

@@ -100,8 +100,9 @@ def test_refresh_returns_the_rotated_refresh_token_and_the_old_one_is_refused(in
     assert refreshed.refresh_token == issued.refresh_token != first.refresh_token
     assert refreshed.refresh_token
     assert user.id == USER["id"]
+    assert client.http_ropcg.token is refreshed  # a manual refresh is installed: the client goes on
     with pytest.raises(OAuthProviderException) as refused:
-        client.http_ropcg.refresh_token()  # still holds the first, now revoked, refresh token
+        with_token(client, first).http_ropcg.refresh_token()  # the first, now revoked, refresh token
     assert refused.value.error == "invalid_grant"
     assert refused.value.response_code == 400
     assert interop_server.state.token_requests == {"password": 1, "refresh_token": 2}, (

@@ -67,14 +67,18 @@ def test_refresh_uses_rotated_refresh_token(rsps):
     assert token.refresh_token == "REFRESH-TOKEN-2"
 
 
-def test_user_fetch_and_refresh_do_not_install_or_notify(rsps):
+def test_user_fetch_returns_only_and_user_refresh_installs_without_notifying(rsps):
     seen = []
     rsps.post(TOKEN_URL, json=token_body(2))
+    rsps.post(TOKEN_URL, json=token_body(3))
     client = make_client(make_credentials(o_auth_token=stored_token(1), o_auth_on_token_update=seen.append))
     client.http_ropcg.fetch_token()
-    client.http_ropcg.refresh_token()
-    assert seen == []
     assert client.http_ropcg.token.access_token == "ACCESS-TOKEN-1"
+    refreshed = client.http_ropcg.refresh_token()
+    assert seen == []
+    # The refresh spent REFRESH-TOKEN-1: the client goes on with what it returned.
+    assert refreshed.access_token == "ACCESS-TOKEN-3"
+    assert client.http_ropcg.token is refreshed
 
 
 def test_automatic_fetch_before_first_bearer_call(rsps):
@@ -283,12 +287,32 @@ def test_401_invalid_token_twice_is_not_a_loop(rsps):
     assert [c.request.url for c in rsps.calls] == [STATUS_URL, TOKEN_URL, STATUS_URL]
 
 
-def test_401_without_invalid_token_is_not_retried(rsps):
-    rsps.get(STATUS_URL, status=401, headers={"WWW-Authenticate": 'Bearer realm="x"'}, json={})
+@pytest.mark.parametrize(
+    "www_authenticate",
+    [
+        'Bearer error="insufficient_scope", error_description="not an invalid_token"',
+        'Bearer realm="x", error=insufficient_scope',
+        'Bearer error_description="invalid_token", error="invalid_request"',
+    ],
+)
+def test_401_naming_another_error_is_not_retried(rsps, www_authenticate):
+    rsps.get(STATUS_URL, status=401, headers={"WWW-Authenticate": www_authenticate}, json={})
     client = make_client(make_credentials(o_auth_token=stored_token(1)))
-    with pytest.raises(APIException):
+    with pytest.raises(APIException) as info:
         client.service.get_status()
+    assert info.value.response_code == 401
     assert len(rsps.calls) == 1
+
+
+@pytest.mark.parametrize("headers", [{"WWW-Authenticate": 'Bearer realm="x"'}, {"WWW-Authenticate": "Bearer"}, {}])
+def test_401_with_bare_challenge_or_none_renews_once_and_repeats_once(rsps, headers):
+    rsps.get(STATUS_URL, status=401, headers=headers, json={"detail": "Could not validate credentials"})
+    rsps.get(STATUS_URL, json=STATUS_BODY)
+    rsps.post(TOKEN_URL, json=token_body(2))
+    client = make_client(make_credentials(o_auth_token=stored_token(1)))
+    assert client.service.get_status().status == "ok"
+    assert [c.request.url for c in rsps.calls] == [STATUS_URL, TOKEN_URL, STATUS_URL]
+    assert rsps.calls[2].request.headers["Authorization"] == "Bearer ACCESS-TOKEN-2"
 
 
 def test_401_invalid_token_with_stored_token_alone_raises_clearly(rsps):

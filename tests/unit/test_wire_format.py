@@ -220,9 +220,9 @@ def test_auto_does_not_fall_back_on_401_invalid_grant(rsps):
     assert len(rsps.calls) == 1
 
 
-def test_auto_falls_back_on_400_invalid_client_and_on_bare_401(rsps):
+def test_auto_falls_back_on_400_invalid_client_and_on_401_with_basic_challenge(rsps):
     rsps.post(TOKEN_URL, status=400, json={"error": "invalid_client"})
-    rsps.post(TOKEN_URL, status=401, body="Unauthorized")
+    rsps.post(TOKEN_URL, status=401, body="Unauthorized", headers={"WWW-Authenticate": 'Basic realm="token"'})
     rsps.post(TOKEN_URL, json=token_body(1))
     creds = make_credentials(o_auth_client_id="plain-id")  # no ':', so raw Basic is tried too
     make_client(creds).http_ropcg.fetch_token()

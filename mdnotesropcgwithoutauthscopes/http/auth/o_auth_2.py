@@ -1,196 +1,185 @@
-"""OAuth 2.0 resource owner password credentials (RFC 6749 section 4.3) with refresh tokens."""
+"""OAuth 2.0 resource owner password credentials (RFC 6749 section 4.3): the token's lifecycle."""
 
+from __future__ import annotations
+
+import hashlib
 import logging
 import math
 import os
+import re
 import threading
 import time
-from typing import Any, Callable, Optional
-from urllib.parse import quote, quote_plus
+from collections.abc import Generator
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from mdnotesropcgwithoutauthscopes.api_helper import APIHelper, check_type
+from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import APIConnectionException
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from mdnotesropcgwithoutauthscopes.exceptions.auth_validation_exception import AuthValidationException
 from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
-from mdnotesropcgwithoutauthscopes.immutable_settings import ImmutableSettings
-from mdnotesropcgwithoutauthscopes.models.o_auth_provider_error_enum import OAuthProviderErrorEnum
+from mdnotesropcgwithoutauthscopes.http.auth.client_authentication import (
+    ClientAuthentication,
+    ClientAuthenticator,
+    is_client_refusal,
+)
+from mdnotesropcgwithoutauthscopes.http.auth.credentials import ResourceOwnerAuthCredentials
+from mdnotesropcgwithoutauthscopes.http.auth.token_store import TokenStore, TokenStoreError
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
+
+if TYPE_CHECKING:
+    from mdnotesropcgwithoutauthscopes.controllers.o_auth_authorization_controller import (
+        OAuthAuthorizationController,
+    )
+    from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
+    from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
+
+__all__ = ["ClientAuthentication", "OAuth2", "ResourceOwnerAuthCredentials", "token_store_key"]
 
 logger = logging.getLogger("mdnotesropcgwithoutauthscopes")
 
-_now = time.time  # UTC unix time; a module attribute so tests can move the clock
+# The automatic early-renewal window: one and a half times what the last token request took (so the
+# new token arrives before the old one expires), at least 5% of the lifetime; at most a minute, and
+# never more than half the lifetime. Small, because every second of it is taken off each token's use.
+_AUTO_WINDOW_REQUEST_FACTOR = 1.5
+_AUTO_WINDOW_FRACTION = 0.05
+_AUTO_WINDOW_MAX = 60.0
+# After a failed early renewal, wait this share of the time the token has left (within bounds)
+# before trying again, so a failing server is not hammered while the token is still good.
+_EARLY_RETRY_SHARE = 0.25
+_EARLY_RETRY_MIN = 0.2
+_EARLY_RETRY_MAX = 30.0
+# The "error" auth-param of a WWW-Authenticate challenge (RFC 6750 section 3), quoted or not.
+_CHALLENGE_ERROR = re.compile(r'(?:^|[\s,])error\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]+))', re.IGNORECASE)
 
 
-class ClientAuthentication:
-    """How the client id and secret are sent to the token endpoint (same for fetch and refresh)."""
+def token_store_key(token_url: str, client_id: Optional[str], username: Optional[str]) -> str:
+    """The key under which a token store keeps the token of one user of one client at one server.
 
-    #: The default: RFC Basic first; if the server refuses the client (``invalid_client``, or a
-    #: bare 401) and the id or secret has characters that the encodings treat differently, try
-    #: ``BASIC_PERCENT_ENCODED``, ``BASIC_UNENCODED``, then ``REQUEST_BODY``, skipping any that
-    #: would send the same bytes again. The first method accepted is kept for every later request.
-    AUTO = "auto"
-    #: ``Authorization: Basic`` over the form-urlencoded id and secret, as RFC 6749 section 2.3.1 says.
-    BASIC = "client_secret_basic"
-    #: ``Authorization: Basic`` over the percent-encoded id and secret (a space as ``%20``, not
-    #: ``+``): what servers that decode with plain URL-unquoting (Authlib, many Node servers) accept.
-    BASIC_PERCENT_ENCODED = "client_secret_basic_percent_encoded"
-    #: ``Authorization: Basic`` over the raw id and secret, for servers that do not form-decode.
-    BASIC_UNENCODED = "client_secret_basic_unencoded"
-    #: ``client_id`` and ``client_secret`` in the form body (RFC 6749 section 2.3.1, second option).
-    REQUEST_BODY = "client_secret_post"
-
-    _ALL = frozenset({AUTO, BASIC, BASIC_PERCENT_ENCODED, BASIC_UNENCODED, REQUEST_BODY})
-
-
-def _percent_encode(value: str) -> str:
-    return quote(value, safe="")
-
-
-# How each Basic method encodes the id and secret before base64 (None: as they are).
-_BASIC_ENCODERS = {
-    ClientAuthentication.BASIC: quote_plus,
-    ClientAuthentication.BASIC_PERCENT_ENCODED: _percent_encode,
-    ClientAuthentication.BASIC_UNENCODED: None,
-}
-
-
-class ResourceOwnerAuthCredentials(ImmutableSettings):
-    """Credentials for the ``httpROPCG`` scheme; immutable, changed copies via ``clone_with``.
+    A hash: no URL, client id or username can be read from it.
 
     Args:
-        o_auth_client_id: OAuth 2 client id.
-        o_auth_client_secret: OAuth 2 client secret (None for a public client).
-        o_auth_username: resource owner's user name.
-        o_auth_password: resource owner's password.
-        o_auth_token: a stored ``OAuthToken`` (or its dictionary) to start with.
-        o_auth_token_provider: ``f(last_token, auth_manager) -> OAuthToken`` used instead of the
-            built-in fetch and refresh whenever a new token is needed.
-        o_auth_on_token_update: ``f(token)`` called each time the SDK obtains a token by itself;
-            the place to save it. An exception it raises is logged and does not fail the call.
-        o_auth_clock_skew: seconds taken off the expiry when checking it (capped at half the
-            token's lifetime).
-        o_auth_client_authentication: a ``ClientAuthentication`` value. The default, ``AUTO``,
-            sends RFC 6749 Basic and falls back to the other methods only when the server
-            refuses it; name one method to use that method alone.
-        o_auth_relogin_with_password: when False, the password is used only to get the first
-            token; once a refresh is refused (or failed on the network) the SDK raises instead of
-            signing in again. A client built with a stored token never sends the password.
+        token_url: the token endpoint's URL.
+        client_id: the OAuth 2 client id (None for a token-only client).
+        username: the resource owner's user name (None for a token-only client).
 
-    ``repr`` shows the secret, password and token as ``***``.
+    Returns:
+        str: ``"token:"`` and 64 hex digits.
     """
+    material = "\x00".join((token_url, client_id or "", username or ""))
+    return "token:" + hashlib.sha256(material.encode("utf-8")).hexdigest()
 
-    __slots__ = (
-        "o_auth_client_id",
-        "o_auth_client_secret",
-        "o_auth_username",
-        "o_auth_password",
-        "o_auth_token",
-        "o_auth_token_provider",
-        "o_auth_on_token_update",
-        "o_auth_clock_skew",
-        "o_auth_client_authentication",
-        "o_auth_relogin_with_password",
-    )
-    _FIELDS = __slots__
-    _SECRET_FIELDS = frozenset({"o_auth_client_secret", "o_auth_password", "o_auth_token"})
 
-    def __init__(
-        self,
-        o_auth_client_id: Optional[str] = None,
-        o_auth_client_secret: Optional[str] = None,
-        o_auth_username: Optional[str] = None,
-        o_auth_password: Optional[str] = None,
-        o_auth_token: Optional[OAuthToken] = None,
-        o_auth_token_provider: Optional[Callable[[Optional[OAuthToken], "OAuth2"], OAuthToken]] = None,
-        o_auth_on_token_update: Optional[Callable[[OAuthToken], Any]] = None,
-        o_auth_clock_skew: float = 0,
-        *,
-        o_auth_client_authentication: str = ClientAuthentication.AUTO,
-        o_auth_relogin_with_password: bool = True,
-    ) -> None:
-        for name, value in (
-            ("o_auth_client_id", o_auth_client_id),
-            ("o_auth_client_secret", o_auth_client_secret),
-            ("o_auth_username", o_auth_username),
-            ("o_auth_password", o_auth_password),
-        ):
-            check_type(name, value, str)
-        if isinstance(o_auth_token, dict):
-            o_auth_token = OAuthToken.from_dictionary(o_auth_token)
-        check_type("o_auth_token", o_auth_token, OAuthToken)
-        for name, value in (
-            ("o_auth_token_provider", o_auth_token_provider),
-            ("o_auth_on_token_update", o_auth_on_token_update),
-        ):
-            if value is not None and not callable(value):
-                raise TypeError(f"{name} must be callable, not {type(value).__name__}")
-        check_type("o_auth_clock_skew", o_auth_clock_skew, (int, float), allow_none=False)
-        if not 0 <= o_auth_clock_skew < float("inf"):
-            raise ValueError(f"o_auth_clock_skew must be a non-negative number of seconds, not {o_auth_clock_skew!r}")
-        if o_auth_client_authentication not in ClientAuthentication._ALL:
-            raise ValueError(
-                "o_auth_client_authentication must be one of "
-                f"{', '.join(sorted(ClientAuthentication._ALL))}, not {o_auth_client_authentication!r}"
-            )
-        check_type("o_auth_relogin_with_password", o_auth_relogin_with_password, bool, allow_none=False)
-        self.o_auth_client_id = o_auth_client_id
-        self.o_auth_client_secret = o_auth_client_secret
-        self.o_auth_username = o_auth_username
-        self.o_auth_password = o_auth_password
-        self.o_auth_token = o_auth_token
-        self.o_auth_token_provider = o_auth_token_provider
-        self.o_auth_on_token_update = o_auth_on_token_update
-        self.o_auth_clock_skew = o_auth_clock_skew
-        self.o_auth_client_authentication = o_auth_client_authentication
-        self.o_auth_relogin_with_password = o_auth_relogin_with_password
-        self._freeze()
+def token_refused(response: HttpResponse) -> bool:
+    """True when a 401 from an API endpoint means the server refused the access token.
+
+    A 401 is a refused token unless its ``WWW-Authenticate`` challenge names another error
+    (RFC 6750 section 3), such as ``insufficient_scope``. Many servers answer a token they no longer
+    accept with a bare ``Bearer`` challenge or none at all: that is still a refused token.
+    """
+    if response.status_code != 401:
+        return False
+    challenge = response.headers.get("WWW-Authenticate")
+    if not challenge:
+        return True
+    for match in _CHALLENGE_ERROR.finditer(challenge):
+        error = match.group(1) if match.group(1) is not None else match.group(2)
+        if error != "invalid_token":
+            return False
+    return True
 
 
 class _TokenState:
     """The installed token with what the hot path needs, computed once when it arrives."""
 
-    __slots__ = ("token", "deadline", "header")
+    __slots__ = ("token", "deadline", "renew_at", "header")
 
-    def __init__(self, token: OAuthToken, deadline: Optional[float]) -> None:
+    def __init__(self, token: OAuthToken, deadline: Optional[float], renew_at: Optional[float]) -> None:
         self.token = token
-        self.deadline = deadline
-        self.header = "Bearer " + token.access_token
+        self.deadline = deadline  # when it counts as expired (skew applied); None: never
+        self.renew_at = renew_at  # when a background renewal starts; None: never early
+        self.header = "Bearer " + str(token.access_token)
 
 
 class OAuth2:
     """The auth manager of ``httpROPCG`` (``client.http_ropcg``): owns the token and its lock.
 
-    It fetches, refreshes and applies the token. API calls never wait on the lock while the token
-    is valid; when a new one is needed, one thread asks the server and the others use its result.
+    It fetches, refreshes and applies the token. Calls never wait on a token request while the
+    token is valid: near its expiry one renewal runs in the background. When a new token is
+    needed, one thread asks the server (under the token store's lock when one is set, so one
+    process of a fleet does) and the others use its result, or get its failure.
+
+    Args:
+        credentials: the ``ResourceOwnerAuthCredentials`` (None for none).
+        auth_controller: the token endpoint's controller.
+        clock: the UTC clock in unix seconds (``time.time``); tests may pass their own.
     """
 
-    def __init__(self, credentials: Optional[ResourceOwnerAuthCredentials], auth_controller: Any) -> None:
+    def __init__(
+        self,
+        credentials: Optional[ResourceOwnerAuthCredentials],
+        auth_controller: OAuthAuthorizationController,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._credentials = credentials if credentials is not None else ResourceOwnerAuthCredentials()
         self._controller = auth_controller
-        self._lock = threading.RLock()
-        self._pid = os.getpid()
+        self._clock = clock
+        creds = self._credentials
+        self._client_auth = ClientAuthenticator(
+            creds.o_auth_client_id or "", creds.o_auth_client_secret, creds.o_auth_client_authentication
+        )
+        self._store: Optional[TokenStore] = creds.o_auth_token_store
+        self._store_key: Optional[str] = None
+        self._store_failing = False
+        self._last_request_seconds = 0.0  # how long the last token request took (for the window)
+        self._reset_process_state()
         self._state: Optional[_TokenState] = None
-        token = self._credentials.o_auth_token
+        token = creds.o_auth_token
         if token is not None and _header_safe(token.access_token):
-            self._state = _TokenState(token, self._deadline(token))
+            self._state = self._state_for(token, stamped_at=None)
         self._has_had_token = token is not None
-        self._client_auth_method: Optional[str] = None  # what AUTO learned the server accepts
 
-    # ----------------------------------------------------------------- public API of the seed
+    def _reset_process_state(self) -> None:
+        """Locks and background work belong to one process: a forked child starts them afresh."""
+        self._pid = os.getpid()
+        self._lock = threading.RLock()
+        self._attempts = 0  # token attempts finished, for threads that waited on one
+        self._failure: Optional[BaseException] = None  # the last attempt's failure, if it failed
+        self._early_guard = threading.Lock()
+        self._early_running = False
+        self._early_not_before = 0.0
+
+    # ----------------------------------------------------------------- public API
 
     @property
     def token(self) -> Optional[OAuthToken]:
-        """The token currently in use (it changes when the SDK refreshes it), or None."""
+        """The token in use now (it changes when the SDK renews it), or None.
+
+        With a token store and no token yet, the stored token (read once, no request). This is
+        the token to save when you keep tokens yourself.
+        """
         state = self._state
+        if state is None and self._store is not None:
+            state = self._adopt_stored(None, early=False)
         return state.token if state is not None else None
+
+    @property
+    def token_store_key(self) -> Optional[str]:
+        """The key of this client's token in its ``o_auth_token_store`` (None without a store)."""
+        if self._store is None:
+            return None
+        if self._store_key is None:
+            creds = self._credentials
+            self._store_key = token_store_key(self._token_url(), creds.o_auth_client_id, creds.o_auth_username)
+        return self._store_key
 
     def fetch_token(self, additional_params: Optional[dict[str, Any]] = None) -> OAuthToken:
         """Exchange the username and password for a token (password grant).
 
         The token is returned, not installed: store it and build a client with it, as the
-        seed document shows. ``expiry`` is set to now plus ``expires_in``, rounded down to
-        whole seconds.
+        authorization guide shows. ``expiry`` is set from ``expires_in``, rounded down to whole
+        seconds. ``o_auth_on_token_update`` is not called.
 
         Args:
             additional_params: extra form fields for the token request (for example ``scope``).
@@ -207,15 +196,19 @@ class OAuth2:
             return self._password_grant(additional_params)[0]
 
     def refresh_token(self, additional_params: Optional[dict[str, Any]] = None) -> OAuthToken:
-        """Get a new token with the current token's refresh token (refresh grant).
+        """Get a new token with the current token's refresh token (refresh grant), and use it.
 
-        When the response carries no refresh token, the current one is kept in the result.
+        A refresh spends the refresh token on servers that rotate them, so the new token is also
+        installed in this client (and saved in its token store) for the calls that follow; the
+        returned token stays valid. ``o_auth_on_token_update`` is not called: save the returned
+        token yourself if you keep tokens. When the response carries no refresh token, the current
+        one is kept in the result.
 
         Args:
             additional_params: extra form fields for the token request.
 
         Returns:
-            OAuthToken: the new token (not installed; see ``fetch_token``).
+            OAuthToken: the new token.
 
         Raises:
             AuthValidationException: there is no token with a refresh token, or no
@@ -223,11 +216,15 @@ class OAuth2:
             OAuthProviderException: the server refused (``error`` says why).
             APIException: any other failure.
         """
-        with self._locked():
-            token = self.token
-            if token is None or not token.refresh_token:
+        with self._locked(), self._store_lock() as use_store:
+            current = self._latest_token(use_store)
+            if current is None or not current.refresh_token:
                 raise AuthValidationException("refresh_token() needs a current OAuth token that has a refresh_token")
-            return self._refresh_grant(token.refresh_token, additional_params)[0]
+            token, stamped_at = self._refresh_grant(current.refresh_token, additional_params)
+            self._install(token, stamped_at)
+            if use_store:
+                self._store_save(token, stamped_at)
+            return token
 
     def is_token_expired(self, o_auth_token: Optional[OAuthToken] = None) -> bool:
         """True when the token (the current one by default) is past its expiry minus the clock skew.
@@ -242,87 +239,231 @@ class OAuth2:
             deadline = state.deadline
         else:
             deadline = self._deadline(o_auth_token)
-        return deadline is not None and _now() >= deadline
+        return deadline is not None and self._clock() >= deadline
 
     def is_valid(self) -> bool:
         """True when there is a current token and it has not expired."""
         state = self._state
-        return state is not None and (state.deadline is None or _now() < state.deadline)
+        return state is not None and (state.deadline is None or self._clock() < state.deadline)
 
-    # ----------------------------------------------------------------- used by the pipeline
+    def auth_flow(self, request: HttpRequest) -> Generator[HttpRequest, HttpResponse, None]:
+        """Authorize ``request``; the pipeline sends each request yielded and sends back the response.
 
-    def apply(self, request: Any) -> _TokenState:
-        """Put ``Authorization: Bearer`` on ``request``, getting a token first when needed.
-
-        Returns the token state used, for ``renew_rejected``.
+        Puts ``Authorization: Bearer`` on the request, getting a token first when there is none
+        or it has expired. When the server refuses the token (see ``token_refused``), gets a new
+        one once and yields the request once more. ``o_auth_on_token_update`` runs after the
+        request that needed the new token was sent, so a slow callback never ages a token before
+        its first use.
         """
+        obtained: list[OAuthToken] = []
+        try:
+            state = self._current(obtained)
+            request.headers["Authorization"] = state.header
+            response = yield request
+            if token_refused(response):
+                logger.debug("401 from %s: the token was refused; renewing it and repeating once", request.query_url)
+                state = self._renew_refused(state, response, obtained)
+                request.headers["Authorization"] = state.header
+                yield request
+        finally:
+            for token in obtained:
+                self._notify(token)
+
+    # ----------------------------------------------------------------- the token's lifecycle
+
+    def _current(self, obtained: list[OAuthToken]) -> _TokenState:
+        """The state to send with: the current one while valid (renewing early in the background)."""
         state = self._state
-        if state is None or (state.deadline is not None and _now() >= state.deadline):
-            state = self._renew(state)
-        request.headers["Authorization"] = state.header
+        if state is not None:
+            deadline = state.deadline
+            if deadline is None:
+                return state
+            now = self._clock()
+            if now < deadline:
+                if state.renew_at is not None and now >= state.renew_at:
+                    self._start_early_renewal(state, now)
+                return state
+        state, token = self._renew(state, early=False)
+        if token is not None:
+            obtained.append(token)
         return state
 
-    def renew_rejected(self, rejected: _TokenState) -> _TokenState:
-        """The server said ``invalid_token`` for ``rejected``: get a new token (once for all threads)."""
-        return self._renew(rejected)
+    def _renew_refused(self, refused: _TokenState, response: HttpResponse, obtained: list[OAuthToken]) -> _TokenState:
+        state, token = self._renew(refused, early=False, refused=response)
+        if token is not None:
+            obtained.append(token)
+        return state
 
-    # ----------------------------------------------------------------- internals
+    def _renew(
+        self, stale: Optional[_TokenState], *, early: bool, refused: Optional[HttpResponse] = None
+    ) -> tuple[_TokenState, Optional[OAuthToken]]:
+        """Get a state newer than ``stale``: another thread's or process's, or a new token.
 
-    def _locked(self) -> threading.RLock:
-        if self._pid != os.getpid():
-            # A fork copied the lock in whatever state another thread held it: start afresh.
-            self._lock = threading.RLock()
-            self._pid = os.getpid()
-        return self._lock
+        Args:
+            stale: the state the caller found unusable (None: there was none).
+            early: a background renewal: a state still outside its renewal window will do.
+            refused: the server's 401 answer when it refused ``stale``'s token.
+
+        Returns the state and the token this call obtained from the server (None when adopted).
+        """
+        seen = self._attempts
+        if stale is None and self._store is not None:
+            adopted = self._adopt_stored(None, early=False)  # a restart: no lock while the stored one is good
+            if adopted is not None:
+                return adopted, None
+        with self._locked():
+            current = self._state
+            if self._usable(current, stale, early):
+                assert current is not None
+                return current, None  # another thread got a token while this one waited
+            if self._attempts != seen and self._failure is not None:
+                raise self._failure  # the attempt this thread waited for failed: share its failure
+            try:
+                result = self._renew_locked(current, early=early, refused=refused)
+            except BaseException as exc:
+                self._attempts += 1
+                self._failure = exc
+                raise
+            self._attempts += 1
+            self._failure = None
+            return result
+
+    def _renew_locked(
+        self, current: Optional[_TokenState], *, early: bool, refused: Optional[HttpResponse]
+    ) -> tuple[_TokenState, Optional[OAuthToken]]:
+        with self._store_lock() as use_store:
+            last = current.token if current is not None else None
+            if use_store:
+                stored = self._store_load()
+                if stored is not None:
+                    state = self._state_for(stored, stamped_at=None)
+                    newer = last is None or stored.access_token != last.access_token
+                    if newer and self._usable(state, None, early):
+                        self._state = state  # another process renewed it: adopt, no request
+                        self._has_had_token = True
+                        return state, None
+                    last = stored  # the head of the shared refresh-token chain
+            token, stamped_at = self._obtain(last, refused)
+            state = self._install(token, stamped_at)
+            if use_store:
+                self._store_save(token, stamped_at)
+            return state, token
+
+    def _usable(self, state: Optional[_TokenState], stale: Optional[_TokenState], early: bool) -> bool:
+        if state is None or state is stale:
+            return False
+        now = self._clock()
+        if early and state.renew_at is not None:
+            return now < state.renew_at
+        return state.deadline is None or now < state.deadline
+
+    def _install(self, token: OAuthToken, stamped_at: Optional[float]) -> _TokenState:
+        state = self._state_for(token, stamped_at)
+        self._state = state
+        self._has_had_token = True
+        return state
+
+    def _state_for(self, token: OAuthToken, stamped_at: Optional[float]) -> _TokenState:
+        lifetime = _lifetime(token)
+        # A token this process stamped has its exact expiry; the model's ``expiry`` is that rounded
+        # down to a whole second, which would take up to a second off a short token's use.
+        expiry = _exact_expiry(token, stamped_at)
+        if expiry is None:
+            return _TokenState(token, None, None)
+        deadline = expiry - self._skew(lifetime)
+        window = self._window(lifetime if lifetime is not None else max(0.0, deadline - self._clock()))
+        return _TokenState(token, deadline, deadline - window if window > 0 else None)
+
+    def _window(self, lifetime: float) -> float:
+        configured = self._credentials.o_auth_refresh_window
+        if configured is None:
+            configured = min(
+                _AUTO_WINDOW_MAX,
+                max(lifetime * _AUTO_WINDOW_FRACTION, _AUTO_WINDOW_REQUEST_FACTOR * self._last_request_seconds),
+            )
+        return min(configured, lifetime / 2)
+
+    def _skew(self, lifetime: Optional[float]) -> float:
+        skew = self._credentials.o_auth_clock_skew
+        return min(skew, lifetime / 2) if lifetime is not None else skew  # never born expired
 
     def _deadline(self, token: OAuthToken) -> Optional[float]:
         if token.expiry is None:
             return None
-        skew = self._credentials.o_auth_clock_skew
-        if token.expires_in is not None and token.expires_in > 0:
-            # A short-lived token must never be born expired.
-            skew = min(skew, token.expires_in / 2)
-        return token.expiry - skew
+        return token.expiry - self._skew(_lifetime(token))
 
-    def _renew(self, stale: Optional[_TokenState]) -> _TokenState:
-        with self._locked():
-            current = self._state
-            if current is not None and current is not stale and (current.deadline is None or _now() < current.deadline):
-                return current  # another thread got a token while this one waited
-            token, stamped_at = self._obtain(current.token if current is not None else None)
-            deadline = self._deadline(token)
-            if stamped_at is not None and deadline is not None and token.expires_in > 0:
-                # expiry was rounded down to a whole second: never let that (with the skew) leave
-                # less than half the lifetime, or a one-second token could be born expired.
-                deadline = max(deadline, stamped_at + token.expires_in / 2)
-            state = _TokenState(token, deadline)
-            self._state = state
-            self._has_had_token = True
+    # ----------------------------------------------------------------- early renewal
+
+    def _start_early_renewal(self, state: _TokenState, now: float) -> None:
+        """Start one background renewal of ``state`` unless one runs or a failed one is pausing."""
+        if self._early_running or now < self._early_not_before:
+            return
+        if self._pid != os.getpid():
+            self._locked()
+        if not self._early_guard.acquire(blocking=False):
+            return
+        try:
+            if self._early_running:
+                return
+            self._early_running = True
+        finally:
+            self._early_guard.release()
+        # A short-lived daemon thread: it ends with its renewal and never holds up interpreter exit.
+        worker = threading.Thread(target=self._renew_early, args=(state,), name="mdnotes-token-renewal", daemon=True)
+        try:
+            worker.start()
+        except RuntimeError:  # interpreter shutting down: no new threads; the token is still valid
+            self._early_running = False
+
+    def _renew_early(self, stale: _TokenState) -> None:
+        token = None
+        try:
+            _, token = self._renew(stale, early=True)
+        except Exception as exc:  # noqa: BLE001 - a background failure must reach the log, not kill a thread
+            left = (stale.deadline or 0.0) - self._clock()
+            pause = min(_EARLY_RETRY_MAX, max(_EARLY_RETRY_MIN, left * _EARLY_RETRY_SHARE))
+            self._early_not_before = self._clock() + pause
+            logger.warning(
+                "Early token renewal failed (%s); the current token stays in use for %.1fs more, next try in %.1fs",
+                _describe(exc),
+                max(0.0, left),
+                pause,
+            )
+        finally:
+            self._early_running = False
+        if token is not None:
             self._notify(token)
-            return state
 
-    def _obtain(self, last: Optional[OAuthToken]) -> tuple[OAuthToken, Optional[float]]:
+    # ----------------------------------------------------------------- obtaining a token
+
+    def _obtain(
+        self, last: Optional[OAuthToken], refused: Optional[HttpResponse] = None
+    ) -> tuple[OAuthToken, Optional[float]]:
         creds = self._credentials
-        if creds.o_auth_token_provider is not None:
-            return self._from_provider(last)
-        if last is not None and last.refresh_token and creds.o_auth_client_id is not None:
-            try:
-                return self._refresh_grant(last.refresh_token, None)
-            except OAuthProviderException as exc:
-                if exc.error != OAuthProviderErrorEnum.INVALID_GRANT or not self._password_allowed():
-                    raise
-                logger.info("Refresh token refused (invalid_grant); signing in again with the password grant")
-            except APIConnectionException as exc:
-                # The server may have rotated the refresh token before the connection broke; sending
-                # the old one again could revoke the whole token family, so never repeat it.
-                if not self._password_allowed():
-                    raise
-                logger.info(
-                    "Refresh outcome unknown (%s); signing in again with the password grant", type(exc).__name__
-                )
-        if self._password_allowed():
-            return self._password_grant(None)
-        raise AuthValidationException(self._cannot_obtain_reason(last))
+        clock_started = time.monotonic()
+        try:
+            if creds.o_auth_token_provider is not None:
+                return self._from_provider(last)
+            if last is not None and last.refresh_token and creds.o_auth_client_id is not None:
+                try:
+                    return self._refresh_grant(last.refresh_token, None)
+                except OAuthProviderException as exc:
+                    if not _refresh_refused(exc) or not self._password_allowed():
+                        raise
+                    logger.info("Refresh token refused (%s); signing in again with the password grant", exc.error)
+                except APIConnectionException as exc:
+                    # The server may have rotated the refresh token before the connection broke;
+                    # sending the old one again could revoke the whole token family: never repeat it.
+                    if not self._password_allowed():
+                        raise
+                    logger.info(
+                        "Refresh outcome unknown (%s); signing in again with the password grant", _describe(exc)
+                    )
+            if self._password_allowed():
+                return self._password_grant(None)
+            raise AuthValidationException(self._cannot_obtain_reason(last, refused is not None), refused)
+        finally:
+            self._last_request_seconds = time.monotonic() - clock_started
 
     def _password_allowed(self) -> bool:
         creds = self._credentials
@@ -333,8 +474,11 @@ class OAuth2:
             and (creds.o_auth_relogin_with_password or not self._has_had_token)
         )
 
-    def _cannot_obtain_reason(self, last: Optional[OAuthToken]) -> str:
-        state = "has expired" if last is not None else "is missing"
+    def _cannot_obtain_reason(self, last: Optional[OAuthToken], refused: bool) -> str:
+        if refused:
+            state = "was refused by the server (HTTP 401: revoked, or not valid there)"
+        else:
+            state = "has expired" if last is not None else "is missing"
         missing = [
             name
             for name in ("o_auth_client_id", "o_auth_username", "o_auth_password")
@@ -352,14 +496,17 @@ class OAuth2:
         )
 
     def _from_provider(self, last: Optional[OAuthToken]) -> tuple[OAuthToken, Optional[float]]:
-        token = self._credentials.o_auth_token_provider(last, self)
+        provider = self._credentials.o_auth_token_provider
+        assert provider is not None
+        token: object = provider(last, self)
         if isinstance(token, dict):
             token = OAuthToken.from_dictionary(token)
         if not isinstance(token, OAuthToken):
             raise AuthValidationException(
                 f"o_auth_token_provider must return an OAuthToken, not {type(token).__name__}"
             )
-        return self._accept(token, None)
+        # The user's own token keeps its expiry; only a missing one is stamped from expires_in.
+        return self._accept(token, None, trust_expiry=True)
 
     def _password_grant(self, additional_params: Optional[dict[str, Any]]) -> tuple[OAuthToken, Optional[float]]:
         creds = self._credentials
@@ -368,112 +515,62 @@ class OAuth2:
             raise AuthValidationException(
                 f"fetch_token() needs {', '.join(missing)} in ResourceOwnerAuthCredentials; nothing was sent"
             )
-        token = self._token_request(
+        username, password = str(creds.o_auth_username), str(creds.o_auth_password)
+        started = self._clock()
+        token = self._client_auth.send(
             lambda authorization, form: self._controller.request_token(
-                authorization, creds.o_auth_username, creds.o_auth_password, _optional_form_parameters=form
+                authorization, username, password, _optional_form_parameters=form
             ),
-            additional_params,
+            _checked_params(additional_params),
         )
-        return self._accept(token, None)
+        return self._accept(token, None, trust_expiry=False, stamped_at=started)
 
     def _refresh_grant(
         self, refresh_token: str, additional_params: Optional[dict[str, Any]]
     ) -> tuple[OAuthToken, Optional[float]]:
         if self._credentials.o_auth_client_id is None:
             raise AuthValidationException("refresh_token() needs o_auth_client_id in ResourceOwnerAuthCredentials")
-        token = self._token_request(
+        started = self._clock()
+        token = self._client_auth.send(
             lambda authorization, form: self._controller.refresh_token(
                 authorization, refresh_token, _optional_form_parameters=form
             ),
-            additional_params,
+            _checked_params(additional_params),
         )
-        return self._accept(token, refresh_token)
+        return self._accept(token, refresh_token, trust_expiry=False, stamped_at=started)
 
-    def _token_request(
-        self, send: Callable[[Optional[str], dict[str, Any]], OAuthToken], additional_params: Any
-    ) -> OAuthToken:
-        """Send a token request, authenticating the client by the configured or learned method."""
-        if additional_params is not None and not isinstance(additional_params, dict):
-            raise TypeError(f"additional_params must be a dict, not {type(additional_params).__name__}")
-        methods = self._client_auth_methods()
-        first_refusal: Optional[OAuthProviderException] = None
-        for index, method in enumerate(methods):
-            authorization, form = self._client_authentication(method, additional_params)
-            try:
-                token = send(authorization, form)
-            except OAuthProviderException as exc:
-                # Some servers (Keycloak) answer a wrong password with 401 invalid_grant: only an
-                # invalid_client, or a 401 naming no error, says the client itself was refused. A
-                # fallback's invalid_request is about its own encoding (a server may refuse a
-                # non-ASCII client_id in the body), not news about the request.
-                refused_client = exc.error == OAuthProviderErrorEnum.INVALID_CLIENT or (
-                    exc.response_code == 401 and exc.error is None
-                )
-                if not refused_client and not (index > 0 and exc.error == OAuthProviderErrorEnum.INVALID_REQUEST):
-                    raise
-                first_refusal = first_refusal or exc
-                if index == len(methods) - 1:
-                    raise first_refusal from None  # every method failed: report the RFC method's refusal
-                logger.info(
-                    "The token endpoint refused client authentication by %s; trying %s", method, methods[index + 1]
-                )
-                continue
-            self._client_auth_method = method
-            return token
-        raise AssertionError("unreachable: the loop returns or raises")
+    def _accept(
+        self,
+        token: OAuthToken,
+        previous_refresh_token: Optional[str],
+        *,
+        trust_expiry: bool,
+        stamped_at: Optional[float] = None,
+    ) -> tuple[OAuthToken, Optional[float]]:
+        """A checked copy of a new token with its absolute expiry; also when it was stamped (or None).
 
-    def _client_auth_methods(self) -> tuple:
-        configured = self._credentials.o_auth_client_authentication
-        if configured != ClientAuthentication.AUTO:
-            return (configured,)
-        if self._client_auth_method is not None:
-            return (self._client_auth_method,)
-        client_id = self._credentials.o_auth_client_id
-        methods, headers = [], set()
-        for method, encode in _BASIC_ENCODERS.items():
-            if encode is None and ":" in client_id:
-                continue  # unencoded Basic cannot carry a ':' in the user id
-            header = self._basic_header(method)
-            if header not in headers:  # the encodings agree for plain ids and secrets: send once
-                headers.add(header)
-                methods.append(method)
-        if len(methods) > 1 or ":" in client_id:
-            methods.append(ClientAuthentication.REQUEST_BODY)
-        return tuple(methods)
-
-    def _basic_header(self, method: str) -> str:
-        creds = self._credentials
-        return APIHelper.basic_auth_header(
-            creds.o_auth_client_id, creds.o_auth_client_secret, encode=_BASIC_ENCODERS[method]
-        )
-
-    def _client_authentication(self, method: str, additional_params: Optional[dict[str, Any]]):
-        """The Basic header or the form fields that authenticate the client, plus caller extras."""
-        creds = self._credentials
-        form = dict(additional_params) if additional_params else {}
-        if method == ClientAuthentication.REQUEST_BODY:
-            form["client_id"] = creds.o_auth_client_id
-            if creds.o_auth_client_secret is not None:
-                form["client_secret"] = creds.o_auth_client_secret
-            return None, form
-        return self._basic_header(method), form
-
-    @staticmethod
-    def _accept(token: OAuthToken, previous_refresh_token: Optional[str]) -> tuple[OAuthToken, Optional[float]]:
-        """Check a new token and stamp its absolute expiry; also return when it was stamped (or None)."""
+        A server's token gets ``expiry`` from ``expires_in`` alone (a server-sent ``expiry`` is not
+        trusted). The token passed in is never changed.
+        """
         if not _header_safe(token.access_token):
             raise APIException(
                 "The token response has no usable access_token (missing, empty, not text or holds line breaks)"
             )
-        stamped_at = None
-        if token.expiry is None and token.expires_in is not None:
-            # An int, as the model documents; rounding down errs on the early side, so the SDK never
-            # sends a token that the server already considers expired.
-            stamped_at = _now()
-            token.expiry = math.floor(stamped_at + token.expires_in)
+        values = token.to_dictionary()
+        if trust_expiry and token.expiry is not None:
+            stamped_at = None
+        else:
+            values.pop("expiry", None)
+            if token.expires_in is not None:
+                # Stamped from when the request was sent and rounded down (an int, as the model
+                # documents): the SDK errs early and never sends a token the server thinks expired.
+                stamped_at = self._clock() if stamped_at is None else stamped_at
+                values["expiry"] = math.floor(stamped_at + token.expires_in)
+            else:
+                stamped_at = None
         if not token.refresh_token and previous_refresh_token:
-            token.refresh_token = previous_refresh_token
-        return token, stamped_at
+            values["refresh_token"] = previous_refresh_token
+        return OAuthToken.from_dictionary(values), stamped_at
 
     def _notify(self, token: OAuthToken) -> None:
         callback = self._credentials.o_auth_on_token_update
@@ -482,13 +579,178 @@ class OAuth2:
         try:
             callback(token)
         except Exception as exc:  # noqa: BLE001 - a failing callback must not fail the API call
+            message = str(exc)
+            for secret in (token.access_token, token.refresh_token):
+                if secret:
+                    message = message.replace(secret, "***")
             logger.warning(
-                "o_auth_on_token_update raised %s; the new token is in use but may not have been saved",
+                "o_auth_on_token_update raised %s: %s; the new token is in use but may not have been saved",
                 type(exc).__name__,
+                APIHelper.clean_text(message, 300),
             )
 
+    # ----------------------------------------------------------------- the token store
+
+    def _token_url(self) -> str:
+        return self._controller.config.get_base_uri() + "/token"
+
+    def _lease(self) -> float:
+        """How long this client may hold the store's lock: one token request with its retries."""
+        config = self._controller.config
+        tries = 1 + max(config.max_retries, 2)
+        return config.timeout * tries + min(config.max_retry_wait, config.timeout) * (tries - 1) + 1.0
+
+    def _store_lock(self) -> AbstractContextManager[bool]:
+        return _StoreLock(self)
+
+    def _latest_token(self, use_store: bool) -> Optional[OAuthToken]:
+        if use_store:
+            stored = self._store_load()
+            if stored is not None:
+                return stored
+        state = self._state
+        return state.token if state is not None else None
+
+    def _adopt_stored(self, stale: Optional[_TokenState], *, early: bool) -> Optional[_TokenState]:
+        stored = self._store_load()
+        if stored is None:
+            return None
+        state = self._state_for(stored, stamped_at=None)
+        if not self._usable(state, stale, early):
+            return None
+        with self._locked():
+            if self._state is None or self._state.token.access_token != stored.access_token:
+                self._state = state
+                self._has_had_token = True
+            return self._state
+
+    def _store_load(self) -> Optional[OAuthToken]:
+        store, key = self._store, self.token_store_key
+        if store is None or key is None:
+            return None
+        try:
+            token = store.load(key)
+        except Exception as exc:  # noqa: BLE001 - a failing store must not fail the call
+            self._store_failed("read", exc)
+            return None
+        self._store_answered()
+        if token is not None and not _header_safe(token.access_token):
+            logger.warning("The token store held an unusable token; it is ignored and will be replaced")
+            return None
+        return token
+
+    def _store_save(self, token: OAuthToken, stamped_at: Optional[float]) -> None:
+        store, key = self._store, self.token_store_key
+        if store is None or key is None:
+            return
+        exact = _exact_expiry(token, stamped_at)
+        if exact is not None and exact != token.expiry:
+            # Other processes adopt it with its exact expiry, not one rounded down by up to a second.
+            token = OAuthToken.from_dictionary({**token.to_dictionary(), "expiry": exact})
+        try:
+            store.save(key, token)
+        except Exception as exc:  # noqa: BLE001 - a failing store must not fail the call
+            self._store_failed("write", exc)
+            return
+        self._store_answered()
+
+    def _store_failed(self, action: str, exc: BaseException) -> None:
+        level = logging.DEBUG if self._store_failing else logging.WARNING
+        self._store_failing = True
+        logger.log(
+            level,
+            "Token store %s failed (%s); going on with the token held in this process",
+            action,
+            _describe(exc),
+        )
+
+    def _store_answered(self) -> None:
+        if self._store_failing:
+            self._store_failing = False
+            logger.warning("The token store answers again; the shared token is used from now on")
+
+    # ----------------------------------------------------------------- plumbing
+
+    def _locked(self) -> threading.RLock:
+        if self._pid != os.getpid():
+            # A fork copied the locks in whatever state other threads held them, and none of the
+            # parent's threads: start afresh.
+            self._reset_process_state()
+        return self._lock
+
     def __repr__(self) -> str:
-        return f"OAuth2(credentials={self._credentials!r}, has_token={self._state is not None})"
+        store = f", token_store={type(self._store).__name__}" if self._store is not None else ""
+        return f"OAuth2(credentials={self._credentials!r}, has_token={self._state is not None}{store})"
+
+
+class _StoreLock:
+    """The store's lock for one renewal; yields False (in-process only) when the store fails."""
+
+    __slots__ = ("_manager", "_held")
+
+    def __init__(self, manager: OAuth2) -> None:
+        self._manager = manager
+        self._held: Optional[AbstractContextManager[None]] = None
+
+    def __enter__(self) -> bool:
+        manager = self._manager
+        store, key = manager._store, manager.token_store_key
+        if store is None or key is None:
+            return False
+        try:
+            held = store.lock(key, manager._lease())
+            held.__enter__()
+        except Exception as exc:  # noqa: BLE001 - a failing store must not fail the call
+            manager._store_failed("lock", exc)
+            return False
+        self._held = held
+        return True
+
+    def __exit__(self, *exc_info: object) -> None:
+        held, self._held = self._held, None
+        if held is None:
+            return
+        try:
+            held.__exit__(None, None, None)
+        except Exception as exc:  # noqa: BLE001 - the lease ends by itself; the call is done
+            self._manager._store_failed("unlock", exc)
+
+
+def _lifetime(token: OAuthToken) -> Optional[float]:
+    expires_in = token.expires_in
+    return float(expires_in) if expires_in is not None and expires_in > 0 else None
+
+
+def _exact_expiry(token: OAuthToken, stamped_at: Optional[float]) -> Optional[float]:
+    lifetime = _lifetime(token)
+    if stamped_at is not None and lifetime is not None:
+        return stamped_at + lifetime
+    return None if token.expiry is None else float(token.expiry)
+
+
+def _refresh_refused(exc: OAuthProviderException) -> bool:
+    """A refused refresh that a password grant may recover from (API.md section 4).
+
+    A 400 or 401 that is ``invalid_grant``, or that names no error and is not a client refusal.
+    """
+    if exc.response_code not in (400, 401):
+        return False
+    if exc.error == "invalid_grant":
+        return True
+    return exc.error is None and not is_client_refusal(exc)
+
+
+def _checked_params(additional_params: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
+    if additional_params is not None and not isinstance(additional_params, dict):
+        raise TypeError(f"additional_params must be a dict, not {type(additional_params).__name__}")
+    return additional_params
+
+
+def _describe(exc: BaseException) -> str:
+    """An exception for a log line: its class, and its text when it is the SDK's own (secret-free)."""
+    if isinstance(exc, (APIException, TokenStoreError)):
+        return f"{type(exc).__name__}: {APIHelper.clean_text(str(exc), 300)}"
+    return type(exc).__name__
 
 
 def _header_safe(value: Any) -> bool:
