@@ -490,6 +490,11 @@ def describe_failure(exc: BaseException, settings: Settings, base_uri: str, *, l
     if isinstance(exc, AuthValidationException):
         if logging_in:
             return CommandError(f"cannot log in: {exc}", EXIT_USAGE)
+        if exc.response_code == 401:
+            return CommandError(
+                f"the server refused the stored token for {settings.username} and it cannot be renewed{relogin}",
+                EXIT_AUTH,
+            )
         return CommandError(
             f"not logged in as {settings.username}, or the stored token expired and cannot be renewed{relogin}",
             EXIT_AUTH,
@@ -555,6 +560,10 @@ def _client(
         o_auth_username=settings.username,
         o_auth_password=password,
         o_auth_token_store=store,
+        # No renewal in the background: the command exits right after its call, and a renewal cut
+        # off mid-request could spend the stored refresh token without saving its successor. An
+        # expired token is renewed before the call instead, and saved before the command ends.
+        o_auth_refresh_window=0,
     )
     try:
         return MdnotesropcgwithoutauthscopesClient(
@@ -565,8 +574,19 @@ def _client(
 
 
 def _store_key(client: MdnotesropcgwithoutauthscopesClient) -> str:
-    """The key under which the SDK keeps this client's token (token URL, client id and username)."""
-    return client.http_ropcg.token_store_key
+    """The key under which the SDK keeps this client's token (from the token URL, client id and username)."""
+    key = client.http_ropcg.token_store_key
+    assert key is not None, "only clients built with a token store are asked for their key"
+    return key
+
+
+def _stored_token(settings: Settings, store: Optional[TokenStore]) -> tuple[Optional[str], Optional[OAuthToken]]:
+    """The store key of these settings and the token kept under it; (None, None) without a store file."""
+    if store is None:
+        return None, None
+    with _client(settings, store, None) as client:
+        key = _store_key(client)
+    return key, store.load(key)
 
 
 def _not_logged_in(context: Context) -> CommandError:
@@ -679,9 +699,7 @@ def _user(args: argparse.Namespace, context: Context) -> int:
 
 def _token(args: argparse.Namespace, context: Context) -> int:
     settings = context.settings
-    store = _open_store(settings.token_store, create=False)
-    with _client(settings, store, None) as client:
-        token = store.load(_store_key(client)) if store is not None else None
+    _, token = _stored_token(settings, _open_store(settings.token_store, create=False))
     if token is None:
         raise _not_logged_in(context)
     now = time.time()
@@ -693,16 +711,12 @@ def _token(args: argparse.Namespace, context: Context) -> int:
 def _logout(args: argparse.Namespace, context: Context) -> int:
     settings = context.settings
     store = _open_store(settings.token_store, create=False)
-    had_token = False
-    if store is not None:
-        with _client(settings, store, None) as client:
-            key = _store_key(client)
-            had_token = store.load(key) is not None
-            store.delete(key)
-    if had_token:
-        context.print(f"Logged out: forgot the token of {settings.username} at {context.base_uri}.")
-    else:
+    key, token = _stored_token(settings, store)
+    if store is None or key is None or token is None:
         context.print(f"Not logged in as {settings.username} at {context.base_uri}; nothing to forget.")
+        return EXIT_OK
+    store.delete(key)
+    context.print(f"Logged out: forgot the token of {settings.username} at {context.base_uri}.")
     return EXIT_OK
 
 

@@ -427,6 +427,11 @@ def test_a_server_that_is_down_is_an_api_error():
 def test_no_usable_token_is_an_authentication_failure():
     failure = describe(AuthValidationException("The OAuth token has expired and the SDK cannot obtain a new one"))
     assert failure.exit_code == cli.EXIT_AUTH and failure.message.endswith("; run 'mdnotes login'")
+    refused = describe(AuthValidationException("The OAuth token was refused", response(401, {}, BASE + "/user")))
+    assert (refused.exit_code, refused.message) == (
+        cli.EXIT_AUTH,
+        "the server refused the stored token for alice@example.com and it cannot be renewed; run 'mdnotes login'",
+    )
 
 
 def test_a_token_refused_by_the_api_is_an_authentication_failure_and_other_errors_are_api_errors():
