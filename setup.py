@@ -20,6 +20,7 @@ setup(
         for line in (HERE / "requirements.txt").read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     ],
+    extras_require={"redis": ["redis>=5"]},  # RedisTokenStore
     entry_points={"console_scripts": ["mdnotes = mdnotesropcgwithoutauthscopes.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",

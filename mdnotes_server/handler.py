@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from .faults import FaultAction, FaultDecision
 from .oauth import REALM, OAuthError, authenticate_client, equal_secret, invalid_request, parse_form
-from .tokens import IssuedTokens, TokenError
+from .tokens import IssuedTokens, RefreshTokenReused, TokenError
 
 if TYPE_CHECKING:
     from .server import MdNotesServer
@@ -313,6 +313,9 @@ class RequestHandler(BaseHTTPRequestHandler):
             raise invalid_request("The refresh_token parameter is required")
         try:
             issued = self.app.tokens.rotate(refresh_token, client_id)
+        except RefreshTokenReused as exc:
+            self.app.counters.increment("reused_refresh_tokens")
+            raise OAuthError("invalid_grant", str(exc)) from exc
         except TokenError as exc:
             raise OAuthError("invalid_grant", str(exc)) from exc
         self.app.counters.increment("refresh_grants")

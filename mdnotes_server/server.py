@@ -31,6 +31,7 @@ STAT_NAMES = (
     "api_requests",
     "connections",
     "failed_token_requests",
+    "reused_refresh_tokens",
 )
 
 
@@ -209,7 +210,9 @@ class MdNotesServer:
 
         ``token_requests`` and ``api_requests`` count every request that reached those paths,
         including ones answered by an injected fault; ``failed_token_requests`` counts token
-        requests not answered with 200 (OAuth errors, injected faults, dropped connections).
+        requests not answered with 200 (OAuth errors, injected faults, dropped connections);
+        ``reused_refresh_tokens`` counts refresh grants refused because the refresh token had been
+        used before (each one revoked its token family).
         """
         return self.counters.snapshot()
 

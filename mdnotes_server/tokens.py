@@ -18,6 +18,10 @@ class TokenError(Exception):
     """A token was refused; the message is safe to send to the client."""
 
 
+class RefreshTokenReused(TokenError):
+    """A refresh token was presented a second time; its whole family has been revoked."""
+
+
 @dataclass(frozen=True)
 class IssuedTokens:
     """An access token and the refresh token issued with it."""
@@ -72,7 +76,7 @@ class TokenStore:
                 # A second use means the token leaked or two clients share it: revoke the whole
                 # family, as the OAuth 2.0 Security BCP (refresh token rotation) recommends.
                 self._discard_locked(lambda other: other.family == grant.family)
-                raise TokenError("The refresh token was already used; its token family is revoked")
+                raise RefreshTokenReused("The refresh token was already used; its token family is revoked")
             if grant.expires_at <= self._clock():
                 raise TokenError("The refresh token expired")
             grant.used = True

@@ -154,3 +154,50 @@ def counting_callback(body_factory: Callable[[int], dict[str, Any]], *, delay: f
 
     callback.state = state
     return callback
+
+
+# --- A real Redis server (Debian's redis-server), for the token store tests. ---
+
+REDIS_MISSING = "redis-server is not installed (apt-get install redis-server); .ci/run installs it"
+
+
+@pytest.fixture(scope="session")
+def redis_binary():
+    """The ``redis-server`` executable; the test is skipped, saying why, only when there is none."""
+    from tests.redis_server import redis_server_binary
+
+    binary = redis_server_binary()
+    if binary is None:
+        pytest.skip(REDIS_MISSING)
+    return binary
+
+
+@pytest.fixture(scope="session")
+def redis_session_server(redis_binary):
+    """One redis-server for the whole run, on a free loopback port, persistence off."""
+    from tests.redis_server import RedisServer
+
+    server = RedisServer(redis_binary).start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def redis_server(redis_session_server):
+    """The shared redis-server, emptied (and started again if a test stopped it) before the test."""
+    import redis
+
+    redis_session_server.start()
+    with redis.Redis.from_url(redis_session_server.url) as client:
+        client.flushall()
+    return redis_session_server
+
+
+@pytest.fixture
+def own_redis_server(redis_binary):
+    """A redis-server for this test alone, which it may stop and restart; stopped afterwards."""
+    from tests.redis_server import RedisServer
+
+    server = RedisServer(redis_binary).start()
+    yield server
+    server.close()

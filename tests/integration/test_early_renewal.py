@@ -1,7 +1,10 @@
 """Early renewal against the reference server with a slow token endpoint: calls never wait for it."""
 
+import os
 import threading
 import time
+
+import pytest
 
 from mdnotesropcgwithoutauthscopes.http.http_client import HttpClient
 from mdnotesropcgwithoutauthscopes.http.requests_client import RequestsClient
@@ -89,3 +92,51 @@ def test_without_early_renewal_callers_wait_at_expiry(start):
     client.service.get_status()  # the token expired: this call waits for the refresh
     assert time.monotonic() - before >= TOKEN_LATENCY
     assert server.stats()["refresh_grants"] == 1
+
+
+class GatedTokenEndpoint(HttpClient):
+    """A real transport whose token requests from one process wait until the test releases them."""
+
+    def __init__(self):
+        self._inner = RequestsClient()
+        self.gated_pid = None
+        self.waiting = threading.Event()
+        self.release = threading.Event()
+
+    def execute(self, request, *, timeout=None):
+        if request.query_url.endswith("/token") and os.getpid() == self.gated_pid:
+            self.waiting.set()
+            self.release.wait(10)
+        return self._inner.execute(request, timeout=timeout)
+
+    def close(self):
+        self._inner.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+def test_a_forked_child_starts_clean_while_the_parent_renews(start):
+    server = start(token_lifetime=4)
+    transport = GatedTokenEndpoint()
+    client = client_for(server, credentials(o_auth_refresh_window=2), http_client_instance=transport)
+    client.service.get_status()
+    first = client.http_ropcg.token
+    transport.gated_pid = os.getpid()
+    time.sleep(max(0.0, first.expiry - 1 - time.time()))  # inside the 2 s window (expiry is rounded down)
+    client.service.get_status()  # starts the parent's early renewal, which now waits at the gate
+    assert transport.waiting.wait(5)
+    pid = os.fork()
+    if pid == 0:  # the child: no renewal thread of its own yet, and the parent's locks were copied held
+        code = 1
+        try:
+            client.service.get_status()  # in the window: starts the child's own renewal
+            end = time.monotonic() + 5
+            while time.monotonic() < end and client.http_ropcg.token.access_token == first.access_token:
+                time.sleep(0.05)
+            code = 0 if client.http_ropcg.token.access_token != first.access_token else 2
+        finally:
+            os._exit(code)
+    try:
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        transport.release.set()

@@ -108,6 +108,7 @@ def test_password_grant_returns_bearer_token_without_scope(server: MdNotesServer
         "api_requests": 0,
         "connections": 1,
         "failed_token_requests": 0,
+        "reused_refresh_tokens": 0,
     }
 
 
@@ -229,6 +230,7 @@ def test_refresh_rotates_and_reuse_revokes_the_whole_family(server: MdNotesServe
     assert refresh(server, other_family["refresh_token"]).status_code == 200
     stats = server.stats()
     assert (stats["password_grants"], stats["refresh_grants"], stats["failed_token_requests"]) == (2, 2, 2)
+    assert stats["reused_refresh_tokens"] == 1  # the second refresh of the revoked family was unknown, not reused
 
 
 def test_unknown_refresh_token_is_invalid_grant(server: MdNotesServer) -> None:

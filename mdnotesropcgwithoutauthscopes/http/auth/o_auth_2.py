@@ -396,10 +396,10 @@ class OAuth2:
 
     def _start_early_renewal(self, state: _TokenState, now: float) -> None:
         """Start one background renewal of ``state`` unless one runs or a failed one is pausing."""
+        if self._pid != os.getpid():
+            self._locked()  # a forked child: the parent's renewal thread was not copied
         if self._early_running or now < self._early_not_before:
             return
-        if self._pid != os.getpid():
-            self._locked()
         if not self._early_guard.acquire(blocking=False):
             return
         try:
@@ -667,7 +667,7 @@ class OAuth2:
     def _store_answered(self) -> None:
         if self._store_failing:
             self._store_failing = False
-            logger.warning("The token store answers again; the shared token is used from now on")
+            logger.info("The token store answers again; the shared token is used from now on")
 
     # ----------------------------------------------------------------- plumbing
 
