@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, TextIO
 
 if TYPE_CHECKING:
-    from mdnotesropcgwithoutauthscopes.http.auth.token_store import TokenStore
+    from mdnotesropcgwithoutauthscopes.http.auth.token_store import SQLiteTokenStore, TokenStore
     from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import MdnotesropcgwithoutauthscopesClient
     from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
 
@@ -519,21 +519,21 @@ def _failures() -> tuple[type[BaseException], ...]:
 # ------------------------------------------------------------------------------- store & client
 
 
-def _open_store(path: Path, *, create: bool) -> Optional[TokenStore]:
-    """The SQLite token store at ``path``; None when it does not exist and ``create`` is False.
+@contextmanager
+def _open_store(path: Path, *, create: bool) -> Iterator[Optional[SQLiteTokenStore]]:
+    """The SQLite token store at ``path``, closed afterwards; None when there is no file and ``create`` is False.
 
-    A directory this creates is 0700, and a new store file 0600, before any token is written.
+    Directories this creates are 0700; the store creates its file 0600.
     """
-    from mdnotesropcgwithoutauthscopes.http.auth.token_store import SQLiteTokenStore
-
     if not path.exists():
         if not create:
-            return None
+            yield None
+            return
         _make_private_directory(path.parent)
-        # Created here with 0600 (an empty file is an empty SQLite database), so the file is
-        # private from its first byte whatever the umask.
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    return SQLiteTokenStore(str(path))
+    from mdnotesropcgwithoutauthscopes.http.auth.token_store import SQLiteTokenStore
+
+    with SQLiteTokenStore(path) as store:
+        yield store
 
 
 def _make_private_directory(directory: Path) -> None:
@@ -661,9 +661,8 @@ def _has_terminal() -> bool:
 def _login(args: argparse.Namespace, context: Context) -> int:
     settings = context.settings
     password = _read_password(args, context)
-    store = _open_store(settings.token_store, create=True)
-    assert store is not None  # created when missing
-    with _client(settings, store, password) as client:
+    with _open_store(settings.token_store, create=True) as store, _client(settings, store, password) as client:
+        assert store is not None  # created when missing
         token = client.http_ropcg.fetch_token()
         store.save(_store_key(client), token)
     context.print(f"Logged in as {settings.username} at {context.base_uri}.")
@@ -679,11 +678,11 @@ def _api_call(
     password = context.environ.get(ENV_PASSWORD) or None
     # With a password the SDK can sign in and save a first token itself; without one, a missing
     # store means there is nothing to use, and it is not created just to say so.
-    store = _open_store(settings.token_store, create=password is not None)
-    with _client(settings, store, password) as client:
-        if password is None and (store is None or store.load(_store_key(client)) is None):
-            raise _not_logged_in(context)
-        result = call(client)
+    with _open_store(settings.token_store, create=password is not None) as store:
+        with _client(settings, store, password) as client:
+            if password is None and (store is None or store.load(_store_key(client)) is None):
+                raise _not_logged_in(context)
+            result = call(client)
     values = result.to_dictionary()
     context.print(format_json(values) if args.json else format_fields(values))
     return EXIT_OK
@@ -699,7 +698,8 @@ def _user(args: argparse.Namespace, context: Context) -> int:
 
 def _token(args: argparse.Namespace, context: Context) -> int:
     settings = context.settings
-    _, token = _stored_token(settings, _open_store(settings.token_store, create=False))
+    with _open_store(settings.token_store, create=False) as store:
+        _, token = _stored_token(settings, store)
     if token is None:
         raise _not_logged_in(context)
     now = time.time()
@@ -710,13 +710,14 @@ def _token(args: argparse.Namespace, context: Context) -> int:
 
 def _logout(args: argparse.Namespace, context: Context) -> int:
     settings = context.settings
-    store = _open_store(settings.token_store, create=False)
-    key, token = _stored_token(settings, store)
-    if store is None or key is None or token is None:
+    with _open_store(settings.token_store, create=False) as store:
+        key, token = _stored_token(settings, store)
+        if store is not None and key is not None and token is not None:
+            store.delete(key)
+    if token is None:
         context.print(f"Not logged in as {settings.username} at {context.base_uri}; nothing to forget.")
-        return EXIT_OK
-    store.delete(key)
-    context.print(f"Logged out: forgot the token of {settings.username} at {context.base_uri}.")
+    else:
+        context.print(f"Logged out: forgot the token of {settings.username} at {context.base_uri}.")
     return EXIT_OK
 
 
