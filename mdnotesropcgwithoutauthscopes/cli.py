@@ -124,47 +124,39 @@ def _positive_seconds(text: str) -> float:
 
 
 def _common_options() -> _Parser:
-    """The settings every command takes, before or after its name (``default=SUPPRESS``: only
-    options actually given reach the namespace, so one place never erases the other)."""
-    common = _Parser(add_help=False)
+    """The settings every command takes, before or after its name.
+
+    Their default is ``SUPPRESS``: only options actually given reach the namespace, so an option
+    after the command never erases the same option given before it.
+    """
+    common = _Parser(add_help=False, argument_default=argparse.SUPPRESS)
     group = common.add_argument_group("settings (a flag wins over its environment variable)")
     group.add_argument(
-        "--base-uri",
-        metavar="URL",
-        default=argparse.SUPPRESS,
-        help=f"the API's base URL [${ENV_BASE_URI}; default: the SDK's default server]",
+        "--base-uri", metavar="URL", help=f"the API's base URL [${ENV_BASE_URI}; default: the SDK's default server]"
     )
-    group.add_argument(
-        "--client-id", metavar="ID", default=argparse.SUPPRESS, help=f"OAuth 2 client id [${ENV_CLIENT_ID}]"
-    )
+    group.add_argument("--client-id", metavar="ID", help=f"OAuth 2 client id [${ENV_CLIENT_ID}]")
     group.add_argument(
         "--client-secret",
         metavar="SECRET",
-        default=argparse.SUPPRESS,
         help=f"OAuth 2 client secret [${ENV_CLIENT_SECRET}; prefer the variable: other local users can "
         "read command lines]",
     )
-    group.add_argument(
-        "-u", "--username", metavar="NAME", default=argparse.SUPPRESS, help=f"your user name [${ENV_USERNAME}]"
-    )
+    group.add_argument("-u", "--username", metavar="NAME", help=f"your user name [${ENV_USERNAME}]")
     group.add_argument(
         "--token-store",
         metavar="PATH",
-        default=argparse.SUPPRESS,
         help=f"the token store file [${ENV_TOKEN_STORE}; default here: {_default_store_for_help()}]",
     )
     group.add_argument(
         "--timeout",
         metavar="SECONDS",
         type=_positive_seconds,
-        default=argparse.SUPPRESS,
         help=f"how long to wait for the server (default {DEFAULT_TIMEOUT:g})",
     )
     group.add_argument(
         "-v",
         "--verbose",
         action="store_true",
-        default=argparse.SUPPRESS,
         help="log each request (secrets masked) and show tracebacks of unexpected errors",
     )
     return common

@@ -41,19 +41,15 @@ def field(text, name):
 
 
 def stored_token(server, path):
-    """The token the command keeps for the demo user, read with the SDK."""
-    credentials = ResourceOwnerAuthCredentials(
-        o_auth_client_id=DEMO["client_id"],
-        o_auth_client_secret=DEMO["client_secret"],
-        o_auth_username=USER,
-        o_auth_token_store=SQLiteTokenStore(str(path)),
-    )
-    with MdnotesropcgwithoutauthscopesClient(
-        base_uri=server.base_uri, resource_owner_auth_credentials=credentials
-    ) as c:
-        from mdnotesropcgwithoutauthscopes import cli
-
-        return credentials.o_auth_token_store.load(cli._store_key(c))
+    """The token the command keeps for the demo user, read with the SDK from the same store file."""
+    with SQLiteTokenStore(path) as store:
+        credentials = ResourceOwnerAuthCredentials(
+            o_auth_client_id=DEMO["client_id"], o_auth_username=USER, o_auth_token_store=store
+        )
+        with MdnotesropcgwithoutauthscopesClient(
+            base_uri=server.base_uri, resource_owner_auth_credentials=credentials
+        ) as client:
+            return store.load(client.http_ropcg.token_store_key)
 
 
 # ------------------------------------------------------------------------------------- the cycle
@@ -166,10 +162,7 @@ def test_server_down(start, mdnotes):
     )
 
 
-def test_server_that_goes_down_after_login(start, tmp_path):
-    server = start()
-    (tmp_path / "home").mkdir()
-    mdnotes = Mdnotes(tmp_path / "home", settings_for(server))
+def test_server_that_goes_down_after_login(mdnotes, server):
     login(mdnotes)
     server.stop()
     for command in ("status", "user"):
@@ -182,7 +175,9 @@ def test_server_that_goes_down_after_login(start, tmp_path):
 def test_an_api_error_answer(mdnotes, server):
     login(mdnotes)
     server.set_faults(status_503_count=1)
-    assert_one_error_line(mdnotes("status"), code=1, starts="the API call failed: ")
+    result = mdnotes("status")
+    assert_one_error_line(result, code=1, starts="the API call failed: ")
+    assert f"(HTTP 503 from {server.base_uri}/status)" in result.stderr
 
 
 def test_revoked_access_token_is_renewed_with_the_refresh_token(mdnotes, server):
