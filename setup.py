@@ -21,6 +21,7 @@ setup(
         if line.strip() and not line.startswith("#")
     ],
     extras_require={"redis": ["redis>=5"]},  # RedisTokenStore
+    entry_points={"console_scripts": ["mdnotes = mdnotesropcgwithoutauthscopes.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "License :: OSI Approved :: MIT License",
