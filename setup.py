@@ -20,6 +20,9 @@ setup(
         for line in (HERE / "requirements.txt").read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     ],
+    extras_require={"testing": ["responses>=0.24"]},
+    # The pytest plugin of the testing kit: its fixtures are there as soon as the package is installed.
+    entry_points={"pytest11": ["mdnotes = mdnotesropcgwithoutauthscopes.testing.pytest_plugin"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "License :: OSI Approved :: MIT License",

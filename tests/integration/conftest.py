@@ -2,9 +2,9 @@
 
 import pytest
 
-from mdnotes_server import start_server
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials
-from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import MdnotesropcgwithoutauthscopesClient
+from mdnotesropcgwithoutauthscopes.testing import MdNotesServer
+from mdnotesropcgwithoutauthscopes.testing import client_for as kit_client_for
 
 DEMO = dict(
     client_id="demo client:+%/é",
@@ -20,9 +20,9 @@ def start():
     started = []
 
     def _start(**settings):
-        options = dict(DEMO, port=0, enable_faults=True)
+        options = dict(DEMO, enable_faults=True)
         options.update(settings)
-        server = start_server(**options)
+        server = MdNotesServer(**options).start()
         started.append(server)
         return server
 
@@ -51,6 +51,4 @@ def credentials(**changes):
 
 def client_for(server, creds=None, **settings):
     """A client of ``server``."""
-    return MdnotesropcgwithoutauthscopesClient(
-        base_uri=server.base_uri, resource_owner_auth_credentials=creds or credentials(), **settings
-    )
+    return kit_client_for(server, credentials=creds or credentials(), **settings)
