@@ -26,27 +26,6 @@ if TYPE_CHECKING:
         start_server,
     )
 
-_SERVER_NAMES = (
-    "DEFAULT_CLIENT_ID",
-    "DEFAULT_CLIENT_SECRET",
-    "DEFAULT_PASSWORD",
-    "DEFAULT_USERNAME",
-    "EndpointStats",
-    "FaultSettings",
-    "MdNotesServer",
-    "ServerConfig",
-    "ServerStats",
-    "ServerUser",
-    "start_server",
-)
-# Public name -> the submodule that defines it.
-_HOMES = {
-    **dict.fromkeys(_SERVER_NAMES, "server"),
-    "client_for": "clients",
-    "credentials_for": "clients",
-    "MdNotesResponses": "mock_api",
-}
-
 __all__ = [
     "DEFAULT_CLIENT_ID",
     "DEFAULT_CLIENT_SECRET",
@@ -65,10 +44,14 @@ __all__ = [
 ]
 
 
+# Where the names that do not come from the server subpackage live.
+_HOMES = {"client_for": "clients", "credentials_for": "clients", "MdNotesResponses": "mock_api"}
+
+
 def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
+    if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    home = _HOMES.get(name, "server")
     value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
     globals()[name] = value  # later look-ups skip this function
     return value

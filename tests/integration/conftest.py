@@ -3,7 +3,6 @@
 import pytest
 
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials
-from mdnotesropcgwithoutauthscopes.testing import MdNotesServer
 from mdnotesropcgwithoutauthscopes.testing import client_for as kit_client_for
 
 DEMO = dict(
@@ -15,20 +14,13 @@ DEMO = dict(
 
 
 @pytest.fixture
-def start():
-    """Start servers with the given settings; every one is stopped after the test."""
-    started = []
+def start(mdnotes_server_factory):
+    """Start servers (the kit's pytest plugin) with the given settings; every one is stopped after the test."""
 
     def _start(**settings):
-        options = dict(DEMO, enable_faults=True)
-        options.update(settings)
-        server = MdNotesServer(**options).start()
-        started.append(server)
-        return server
+        return mdnotes_server_factory(**{**DEMO, "enable_faults": True, **settings})
 
-    yield _start
-    for server in started:
-        server.stop()
+    return _start
 
 
 @pytest.fixture

@@ -269,3 +269,13 @@ def test_module_command_help_names_the_command_it_was_run_as():
     )
     assert result.returncode == 0
     assert result.stdout.startswith("usage: python -m mdnotesropcgwithoutauthscopes.testing.server")
+
+
+def test_every_public_name_loads_and_unknown_names_fail():
+    import mdnotesropcgwithoutauthscopes.testing as kit
+
+    for name in kit.__all__:
+        assert getattr(kit, name) is not None
+    assert set(kit.__all__) <= set(dir(kit))
+    with pytest.raises(AttributeError):
+        kit.not_a_name  # noqa: B018 - the attribute access is the test
