@@ -108,7 +108,7 @@ def test_password_grant_returns_bearer_token_without_scope(server: MdNotesServer
         "password_grants": 1,
         "refresh_grants": 0,
         "failed_token_requests": 0,
-        "refresh_token_reuses": 0,
+        "reused_refresh_tokens": 0,
         "api_requests": 0,
         "status_requests": 0,
         "user_requests": 0,

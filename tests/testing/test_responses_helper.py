@@ -75,7 +75,7 @@ def test_counts_token_requests_by_grant_and_calls_by_endpoint(api, client):
         "password_grants": 1,
         "refresh_grants": 1,
         "failed_token_requests": 0,
-        "refresh_token_reuses": 0,
+        "reused_refresh_tokens": 0,
         "api_requests": 3,
         "status_requests": 2,
         "user_requests": 1,
@@ -178,7 +178,7 @@ def test_rotation_reuse_and_users_behave_as_on_the_server():
                 timeout=5,
             )
             assert again.status_code == expected
-        assert api.stats()["refresh_token_reuses"] == 1
+        assert api.stats()["reused_refresh_tokens"] == 1
         with client_for(api, username="bob") as client:
             assert (client.user.get_user().name, client.user.get_user().id) == ("Bob", 2)
 

@@ -88,7 +88,7 @@ def test_sdk_client_flow_is_counted_by_grant_and_endpoint():
         "password_grants": 1,
         "refresh_grants": 1,
         "failed_token_requests": 0,
-        "refresh_token_reuses": 0,
+        "reused_refresh_tokens": 0,
         "api_requests": 3,
         "status_requests": 1,
         "user_requests": 2,
@@ -106,7 +106,7 @@ def test_failed_and_reused_refresh_tokens_are_counted():
         stats = server.stats()
     assert (stats["password_grant_requests"], stats["password_grants"]) == (2, 1)
     assert (stats["refresh_grant_requests"], stats["refresh_grants"]) == (2, 1)
-    assert (stats["failed_token_requests"], stats["refresh_token_reuses"]) == (2, 1)
+    assert (stats["failed_token_requests"], stats["reused_refresh_tokens"]) == (2, 1)
 
 
 def test_without_rotation_the_refresh_token_comes_back_and_stays_valid():
@@ -119,7 +119,7 @@ def test_without_rotation_the_refresh_token_comes_back_and_stays_valid():
         server.rotate_refresh_tokens = True
         rotated = refresh(server, first["refresh_token"]).json()
         assert rotated["refresh_token"] != first["refresh_token"]
-        assert server.stats()["refresh_token_reuses"] == 0
+        assert server.stats()["reused_refresh_tokens"] == 0
 
 
 def test_token_lifetime_changes_while_running_apply_to_later_tokens():

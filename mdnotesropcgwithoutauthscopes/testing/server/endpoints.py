@@ -196,7 +196,7 @@ def _refresh_grant(backend: Backend, form: Mapping[str, str], client_id: str) ->
     try:
         issued = backend.tokens.rotate(refresh_token, client_id, rotate=backend.rotate_refresh_tokens)
     except RefreshTokenReused as exc:
-        backend.counters.increment("refresh_token_reuses")
+        backend.counters.increment("reused_refresh_tokens")
         raise OAuthError("invalid_grant", str(exc)) from exc
     except TokenError as exc:
         raise OAuthError("invalid_grant", str(exc)) from exc

@@ -15,7 +15,7 @@ class EndpointStats(TypedDict):
     - ``password_grants``, ``refresh_grants``: tokens issued (answered 200) by each grant.
     - ``failed_token_requests``: token requests not answered with 200 (OAuth errors, injected
       faults, dropped connections).
-    - ``refresh_token_reuses``: refresh requests refused because their (rotated) refresh token
+    - ``reused_refresh_tokens``: refresh requests refused because their (rotated) refresh token
       had already been used.
     - ``api_requests``: requests to ``/status`` and ``/user`` together; ``status_requests`` and
       ``user_requests`` each one alone (injected faults included).
@@ -27,7 +27,7 @@ class EndpointStats(TypedDict):
     password_grants: int
     refresh_grants: int
     failed_token_requests: int
-    refresh_token_reuses: int
+    reused_refresh_tokens: int
     api_requests: int
     status_requests: int
     user_requests: int
