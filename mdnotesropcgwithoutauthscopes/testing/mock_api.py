@@ -17,6 +17,7 @@ from .server.config import (
     DEFAULT_USERNAME,
     ServerConfig,
     ServerUser,
+    users_tuple,
 )
 from .server.endpoints import (
     Reply,
@@ -135,15 +136,13 @@ class MdNotesResponses(ServerState):
         rotate_refresh_tokens: bool = True,
         requests_mock: Optional[responses.RequestsMock] = None,
     ) -> None:
-        if isinstance(users, (str, bytes)):
-            raise TypeError("users must be a sequence of ServerUser")
         config = ServerConfig(
             token_lifetime=token_lifetime,
             client_id=client_id,
             client_secret=client_secret,
             username=username,
             password=password,
-            users=tuple(users),
+            users=users_tuple(users),
             rotate_refresh_tokens=rotate_refresh_tokens,
         )
         super().__init__(config, ENDPOINT_STAT_NAMES)

@@ -214,6 +214,8 @@ def test_from_config_and_bad_settings():
     with pytest.raises(TypeError):
         MdNotesServer(users=["bob:secret"])
     with pytest.raises(TypeError):
+        MdNotesServer(users="bob")
+    with pytest.raises(TypeError):
         MdNotesServer(faults={"latency": 1})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Optional, Union
 
@@ -105,6 +106,17 @@ class ServerConfig:
         """The ``username``/``password`` user first, then ``users``, numbered where ``id`` is unset."""
         primary = ServerUser(self.username, self.password, DEFAULT_NAME)
         return tuple(numbered(user, number) for number, user in enumerate((primary, *self.users), start=1))
+
+
+def users_tuple(users: Sequence[ServerUser]) -> tuple[ServerUser, ...]:
+    """``users`` as the tuple ``ServerConfig`` keeps (its items are checked there).
+
+    Raises:
+        TypeError: ``users`` is a string rather than a sequence of users.
+    """
+    if isinstance(users, (str, bytes)):
+        raise TypeError("users must be a sequence of ServerUser")
+    return tuple(users)
 
 
 def numbered(user: ServerUser, number: int) -> ServerUser:

@@ -21,6 +21,7 @@ from .config import (
     DEFAULT_USERNAME,
     ServerConfig,
     ServerUser,
+    users_tuple,
 )
 from .faults import FaultInjector, FaultSettings, RetryAfter
 from .handler import BASE_PATHS, RequestHandler
@@ -122,8 +123,6 @@ class MdNotesServer(ServerState):
         enable_faults: bool = False,
         verbose: bool = False,
     ) -> None:
-        if isinstance(users, (str, bytes)):
-            raise TypeError("users must be a sequence of ServerUser")
         self._setup(
             ServerConfig(
                 host=host,
@@ -133,7 +132,7 @@ class MdNotesServer(ServerState):
                 client_secret=client_secret,
                 username=username,
                 password=password,
-                users=tuple(users),
+                users=users_tuple(users),
                 rotate_refresh_tokens=rotate_refresh_tokens,
                 faults=faults if faults is not None else FaultSettings(),
                 enable_faults=enable_faults,
