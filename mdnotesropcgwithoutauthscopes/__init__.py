@@ -1,3 +1,131 @@
 """Python SDK for the MdNotes API, authenticated with the OAuth 2.0 password grant."""
 
+from typing import TYPE_CHECKING, Any
+
+from mdnotesropcgwithoutauthscopes.configuration import Configuration, Environment, Server
+from mdnotesropcgwithoutauthscopes.exceptions import (
+    APIConnectionException,
+    APIException,
+    APIStatusException,
+    APITimeoutException,
+    AuthenticationException,
+    AuthValidationException,
+    BadRequestException,
+    ClientClosedException,
+    ConflictException,
+    InsecureTransportException,
+    InvalidClientException,
+    InvalidGrantException,
+    InvalidRequestException,
+    InvalidScopeException,
+    NotFoundException,
+    OAuthProviderException,
+    PermissionDeniedException,
+    RateLimitException,
+    ResponseTooLargeException,
+    ServerErrorException,
+    UnauthorizedClientException,
+    UnprocessableEntityException,
+    UnsupportedGrantTypeException,
+)
+from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import (
+    ClientAuthentication,
+    OAuth2,
+    ResourceOwnerAuthCredentials,
+)
+from mdnotesropcgwithoutauthscopes.http.auth.token_store import (
+    MemoryTokenStore,
+    TokenStore,
+    TokenStoreError,
+)
+from mdnotesropcgwithoutauthscopes.http.http_call_back import HttpCallBack
+from mdnotesropcgwithoutauthscopes.http.http_client import HttpClient
+from mdnotesropcgwithoutauthscopes.http.http_method_enum import HttpMethodEnum
+from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
+from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
+from mdnotesropcgwithoutauthscopes.http.proxy_settings import ProxySettings
+from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import (
+    MdnotesropcgwithoutauthscopesClient,
+)
+from mdnotesropcgwithoutauthscopes.models.note import Note
+from mdnotesropcgwithoutauthscopes.models.o_auth_provider_error_enum import OAuthProviderErrorEnum
+from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
+from mdnotesropcgwithoutauthscopes.models.service_status import ServiceStatus
+from mdnotesropcgwithoutauthscopes.models.user import User
+
+if TYPE_CHECKING:
+    from mdnotesropcgwithoutauthscopes.http.requests_client import RequestsClient
+
+# The one version string: pyproject.toml reads it ([tool.setuptools.dynamic]); the User-Agent sends it.
 __version__ = "1.0.0"
+
+# Names whose modules import a heavy dependency (requests): loaded on first use, so that importing
+# the SDK stays as cheap as importing the client module.
+_LAZY = {
+    "RequestsClient": "mdnotesropcgwithoutauthscopes.http.requests_client",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = [
+    "APIConnectionException",
+    "APIException",
+    "APIStatusException",
+    "APITimeoutException",
+    "AuthValidationException",
+    "AuthenticationException",
+    "BadRequestException",
+    "ClientAuthentication",
+    "ClientClosedException",
+    "Configuration",
+    "ConflictException",
+    "Environment",
+    "HttpCallBack",
+    "HttpClient",
+    "HttpMethodEnum",
+    "HttpRequest",
+    "HttpResponse",
+    "InsecureTransportException",
+    "InvalidClientException",
+    "InvalidGrantException",
+    "InvalidRequestException",
+    "InvalidScopeException",
+    "MdnotesropcgwithoutauthscopesClient",
+    "MemoryTokenStore",
+    "Note",
+    "NotFoundException",
+    "OAuth2",
+    "OAuthProviderErrorEnum",
+    "OAuthProviderException",
+    "OAuthToken",
+    "PermissionDeniedException",
+    "ProxySettings",
+    "RateLimitException",
+    "RequestsClient",
+    "ResourceOwnerAuthCredentials",
+    "ResponseTooLargeException",
+    "Server",
+    "ServerErrorException",
+    "ServiceStatus",
+    "TokenStore",
+    "TokenStoreError",
+    "UnauthorizedClientException",
+    "UnprocessableEntityException",
+    "UnsupportedGrantTypeException",
+    "User",
+    "__version__",
+]

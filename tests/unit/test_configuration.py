@@ -26,7 +26,7 @@ def test_defaults_match_the_contract():
     assert config.proxy_settings is None
     assert config.environment is Environment.PRODUCTION
     assert config.base_uri is None
-    assert config.resource_owner_auth_credentials is None
+    assert config.resource_owner_auth_credentials == ResourceOwnerAuthCredentials()  # empty: none given
     assert config.get_base_uri() == "http://localhost:3000/oauth2/non-auth-server"
     assert config.get_base_uri(Server.AUTH) == "http://localhost:3000/oauth2/auth-server"
 
@@ -164,7 +164,7 @@ def test_client_exposes_its_parts_and_closes():
     with MdnotesropcgwithoutauthscopesClient() as client:
         assert client.http_ropcg is not None
         assert client.service is not None and client.user is not None and client.o_auth_authorization is not None
-        assert client.config.resource_owner_auth_credentials is None
+        assert client.config.resource_owner_auth_credentials == ResourceOwnerAuthCredentials()
 
 
 def test_given_session_is_used_and_not_closed_by_client():
