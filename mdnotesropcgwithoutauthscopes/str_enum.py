@@ -15,6 +15,16 @@ class StrEnum(str, Enum):
     def __str__(self) -> str:
         return str.__str__(self)
 
+    # Equality and hash are str's; defining them here also tells type checkers (mypy's strict
+    # equality) that comparing a member with a plain string is meant, as it is in the guide.
+    def __eq__(self, other: object) -> bool:
+        return str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return str.__ne__(self, other)
+
+    __hash__ = str.__hash__
+
     def __format__(self, format_spec: str) -> str:
         return str.__format__(str(self), format_spec)
 
