@@ -1,4 +1,4 @@
-"""The seed document's "Complete example", made real: fetch, store, restore, refresh, fail cleanly."""
+"""The authorization guide's "Complete example", made real: fetch, store, restore, refresh, fail cleanly."""
 
 import argparse
 import hashlib
@@ -8,7 +8,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # mdnotes_server is a repo-level package, not installed with the SDK
@@ -21,6 +21,9 @@ from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import (
 )
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken  # noqa: E402
 
+if TYPE_CHECKING:
+    from mdnotes_server import MdNotesServer
+
 DEMO = {
     "client_id": "demo-client",
     "client_secret": "demo-secret",
@@ -30,7 +33,7 @@ DEMO = {
 
 
 class TokenStore:
-    """Tokens kept in a SQLite file: the ``save_token_to_database`` / ``load_token_from_database`` of the seed."""
+    """Tokens kept in a SQLite file: the guide's ``save_token_to_database`` / ``load_token_from_database``."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -66,7 +69,7 @@ def step(number: int, title: str) -> None:
     print(f"\n== Step {number}: {title}")
 
 
-def token_requests(server) -> str:
+def token_requests(server: Optional["MdNotesServer"]) -> str:
     if server is None:
         return "(token requests are counted only when the example starts its own server)"
     stats = server.stats()
@@ -76,7 +79,7 @@ def token_requests(server) -> str:
     )
 
 
-def main(argv=None) -> int:
+def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--base-uri", help="use a running MdNotes server instead of starting the reference server")
     parser.add_argument("--db", type=Path, help="SQLite file for the token (default: a new temporary file)")
@@ -132,6 +135,9 @@ def main(argv=None) -> int:
 
             step(2, "second run: restore the stored token; no token request is needed")
             stored = store.load_token_from_database()
+            if stored is None:
+                print("   unexpected: the database holds no token")
+                return 1
             restored_credentials = client.config.resource_owner_auth_credentials.clone_with(o_auth_token=stored)
             config = client.config.clone_with(resource_owner_auth_credentials=restored_credentials)
         with MdnotesropcgwithoutauthscopesClient(config=config) as client:
@@ -149,6 +155,9 @@ def main(argv=None) -> int:
             user = client.user.get_user()
             print(f"   GET /user -> id={user.id} name={user.name!r} email={user.email!r}")
             saved = store.load_token_from_database()
+            if saved is None:
+                print("   unexpected: the database lost the token")
+                return 1
             print(f"   the database now holds {describe(saved)}; it replaced {fingerprint(stored)}")
             print(f"   {token_requests(server)}")
 
@@ -161,7 +170,7 @@ def main(argv=None) -> int:
                 return 1
             except OAuthProviderException as ex:
                 print(
-                    f"   OAuthProviderException: HTTP {ex.response_code}, error={ex.error!r}, "
+                    f"   {type(ex).__name__}: HTTP {ex.response_code}, error={ex.error!r}, "
                     f"error_description={ex.error_description!r}"
                 )
     except APIException as ex:

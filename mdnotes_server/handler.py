@@ -131,7 +131,8 @@ class RequestHandler(BaseHTTPRequestHandler):
     @property
     def app(self) -> "MdNotesServer":
         """The server whose state this request reads and changes."""
-        return self.server.app  # type: ignore[attr-defined]
+        app: MdNotesServer = self.server.app  # type: ignore[attr-defined]
+        return app
 
     def do_GET(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler's naming
         """Serve any method: routing decides what is allowed where."""

@@ -109,7 +109,8 @@ class _HTTPServer(ThreadingHTTPServer):
         # HTTPServer.server_bind() calls socket.getfqdn(), a reverse DNS lookup that can stall
         # start-up for seconds; nothing here needs the name.
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        host, self.server_port = self.server_address[:2]
+        self.server_name = str(host)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:

@@ -85,7 +85,7 @@ def test_credentials_clone_with_keeps_everything_else():
     assert creds.o_auth_token is None
 
 
-def test_seed_pattern_restores_a_token_into_a_new_client():
+def test_guide_pattern_restores_a_token_into_a_new_client():
     client = MdnotesropcgwithoutauthscopesClient(resource_owner_auth_credentials=make_credentials())
     token = stored_token(3)
     creds = client.config.resource_owner_auth_credentials.clone_with(o_auth_token=token)

@@ -1,4 +1,4 @@
-"""Errors (API.md section 5): the status table, provider errors, transport failures."""
+"""Errors: the status table, provider errors, transport failures."""
 
 import pytest
 import requests

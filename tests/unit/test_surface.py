@@ -27,7 +27,7 @@ from tests.conftest import STATUS_BODY, STATUS_URL, TOKEN_URL, make_client, make
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# API.md section 2: the module paths that stay valid, and the root names that must equal them.
+# The documented module paths that stay valid, and the root names that must be the same objects.
 MODULE_PATHS = {
     "MdnotesropcgwithoutauthscopesClient": "mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client",
     "Configuration": "mdnotesropcgwithoutauthscopes.configuration",
