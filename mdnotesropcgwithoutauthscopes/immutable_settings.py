@@ -9,6 +9,7 @@ from typing import Any, ClassVar, TypeVar
 from mdnotesropcgwithoutauthscopes.api_helper import REDACTED
 
 SettingsT = TypeVar("SettingsT", bound="ImmutableSettings")
+CheckedT = TypeVar("CheckedT", bound="KeywordChecked")
 
 
 def unknown_settings_error(owner: str, unknown: Iterable[str], known: Iterable[str]) -> TypeError:
@@ -31,7 +32,31 @@ def unknown_settings_error(owner: str, unknown: Iterable[str], known: Iterable[s
     return TypeError(f"{owner} got unknown {noun} {', '.join(parts)}")
 
 
-class ImmutableSettings:
+class KeywordChecked:
+    """A base whose constructor names the setting meant when a keyword argument is mistyped.
+
+    Its ``__new__`` sees the arguments before the subclass's ``__init__`` binds them (Python's own
+    "unexpected keyword argument" suggests nothing). Being in a base class, it leaves the
+    subclass's ``__init__`` as the signature that ``help()``, ``inspect`` and type checkers show.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def _keywords(cls) -> Iterable[str]:
+        """The keyword arguments the constructor takes."""
+        return ()
+
+    def __new__(cls: type[CheckedT], *args: Any, **kwargs: Any) -> CheckedT:
+        if kwargs:
+            known = tuple(cls._keywords())
+            unknown = set(kwargs).difference(known)
+            if unknown:
+                raise unknown_settings_error(f"{cls.__name__}()", unknown, known)
+        return object.__new__(cls)
+
+
+class ImmutableSettings(KeywordChecked):
     """Settings frozen after ``__init__``; change them by ``clone_with(**changes)``.
 
     Subclasses name their constructor parameters in ``_FIELDS`` (stored under the same attribute
@@ -42,13 +67,9 @@ class ImmutableSettings:
     _FIELDS: ClassVar[tuple[str, ...]] = ()
     _SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset()
 
-    def __new__(cls: type[SettingsT], *args: Any, **kwargs: Any) -> SettingsT:
-        # Before __init__ binds its arguments, so a mistyped name says which setting was meant
-        # (Python's own "unexpected keyword argument" does not). __init__ gives the signature.
-        unknown = set(kwargs) - set(cls._FIELDS)
-        if unknown:
-            raise unknown_settings_error(f"{cls.__name__}()", unknown, cls._FIELDS)
-        return object.__new__(cls)
+    @classmethod
+    def _keywords(cls) -> Iterable[str]:
+        return cls._FIELDS
 
     def _freeze(self) -> None:
         object.__setattr__(self, "_frozen", True)

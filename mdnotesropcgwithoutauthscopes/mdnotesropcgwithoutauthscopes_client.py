@@ -22,7 +22,7 @@ from mdnotesropcgwithoutauthscopes.http.http_client import HttpClient
 from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
 from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
 from mdnotesropcgwithoutauthscopes.http.proxy_settings import ProxySettings
-from mdnotesropcgwithoutauthscopes.immutable_settings import unknown_settings_error
+from mdnotesropcgwithoutauthscopes.immutable_settings import KeywordChecked
 
 if TYPE_CHECKING:  # annotations only: requests is imported when the first client is built
     import requests
@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # annotations only: requests is imported when the first clien
 ClientT = TypeVar("ClientT", bound="MdnotesropcgwithoutauthscopesClient")
 
 
-class MdnotesropcgwithoutauthscopesClient:
+class MdnotesropcgwithoutauthscopesClient(KeywordChecked):
     """A client of the MdNotes API.
 
     Build it from settings (``MdnotesropcgwithoutauthscopesClient(timeout=10, ...)``, the
@@ -58,12 +58,9 @@ class MdnotesropcgwithoutauthscopesClient:
         ValueError: a setting is out of range.
     """
 
-    def __new__(cls: type[ClientT], *args: Any, **kwargs: Any) -> ClientT:
-        # Before __init__ binds its arguments, so a mistyped name says which setting was meant.
-        unknown = set(kwargs) - _PARAMETERS
-        if unknown:
-            raise unknown_settings_error(f"{cls.__name__}()", unknown, _PARAMETERS)
-        return object.__new__(cls)
+    @classmethod
+    def _keywords(cls) -> Iterable[str]:
+        return _PARAMETERS
 
     def __init__(
         self,
@@ -146,8 +143,8 @@ class MdnotesropcgwithoutauthscopesClient:
         return f"{type(self).__name__}(config={self.config!r})"
 
 
-# Every name the constructor takes: config plus the settings of Configuration.
-_PARAMETERS = frozenset({"config", *Configuration._FIELDS})
+# Every name the constructor takes: config plus the settings of Configuration, in order.
+_PARAMETERS = ("config", *Configuration._FIELDS)
 # The settings' defaults, to tell which ones a caller passed along with config=.
 _DEFAULTS: dict[str, Any] = MdnotesropcgwithoutauthscopesClient.__init__.__kwdefaults__ or {}
 

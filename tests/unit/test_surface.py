@@ -164,6 +164,9 @@ def test_client_parameters_equal_configurations():
         assert parameter.default == config[name].default, name
         assert parameter.annotation == config[name].annotation, name
     assert len(settings) == 16
+    # What help() and IDEs show is that signature, not the keyword check in front of it.
+    shown = inspect.signature(MdnotesropcgwithoutauthscopesClient).parameters
+    assert list(shown) == ["config", *settings]
 
 
 def test_config_stays_the_first_positional_parameter():
