@@ -96,4 +96,5 @@ class OAuthAuthorizationController(BaseController):
         headers = dict(_FORM)
         if authorization is not None:
             headers["Authorization"] = authorization
-        return self._pipeline.call(_TOKEN, headers=headers, form=form)
+        token: OAuthToken = self._pipeline.call(_TOKEN, headers=headers, form=form)
+        return token

@@ -25,4 +25,5 @@ class ServiceController(BaseController):
             ResponseTooLargeException: the body exceeds ``max_response_bytes``.
             APIException: any other non-2xx answer.
         """
-        return self._pipeline.call(_GET_STATUS)
+        status: ServiceStatus = self._pipeline.call(_GET_STATUS)
+        return status

@@ -25,4 +25,5 @@ class UserController(BaseController):
             ResponseTooLargeException: the body exceeds ``max_response_bytes``.
             APIException: any other non-2xx answer.
         """
-        return self._pipeline.call(_GET_USER)
+        user: User = self._pipeline.call(_GET_USER)
+        return user
