@@ -96,12 +96,12 @@ class CallPipeline:
 
     def call(
         self,
-        endpoint: Endpoint,
+        endpoint: Endpoint[ModelT],
         *,
         headers: Optional[dict[str, str]] = None,
         form: Optional[dict[str, Any]] = None,
         query: Optional[dict[str, Any]] = None,
-    ) -> Any:
+    ) -> ModelT:
         """Send ``endpoint``'s request and return its model.
 
         Raises:

@@ -96,5 +96,4 @@ class OAuthAuthorizationController(BaseController):
         headers = dict(_FORM)
         if authorization is not None:
             headers["Authorization"] = authorization
-        token: OAuthToken = self._pipeline.call(_TOKEN, headers=headers, form=form)
-        return token
+        return self._pipeline.call(_TOKEN, headers=headers, form=form)

@@ -25,5 +25,4 @@ class ServiceController(BaseController):
             ResponseTooLargeException: the body exceeds ``max_response_bytes``.
             APIException: any other non-2xx answer.
         """
-        status: ServiceStatus = self._pipeline.call(_GET_STATUS)
-        return status
+        return self._pipeline.call(_GET_STATUS)

@@ -25,5 +25,4 @@ class UserController(BaseController):
             ResponseTooLargeException: the body exceeds ``max_response_bytes``.
             APIException: any other non-2xx answer.
         """
-        user: User = self._pipeline.call(_GET_USER)
-        return user
+        return self._pipeline.call(_GET_USER)
