@@ -1,5 +1,6 @@
 """SDK configuration: environments, servers and the immutable ``Configuration``."""
 
+import os
 from collections.abc import Iterable
 from enum import Enum
 from typing import Any, Optional
@@ -43,6 +44,24 @@ def _number(name: str, value: Any, *, positive: bool) -> float:
         raise ValueError(f"{name} must be greater than 0, not {value!r}")
     if value < 0:
         raise ValueError(f"{name} must not be negative, not {value!r}")
+    return value
+
+
+def _verify_ssl(value: Any) -> Any:
+    """``verify_ssl`` checked now rather than at the first HTTPS request: True, False or an existing path."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        raise ValueError(
+            f"verify_ssl must be True, False or the path of a CA bundle, not {type(value).__name__}"
+        )
+    if not os.path.exists(value):
+        raise ValueError(
+            f"verify_ssl must be True, False or the path of a CA bundle file or directory; "
+            f"{value!r} does not exist"
+        )
     return value
 
 
@@ -96,7 +115,8 @@ class Configuration(ImmutableSettings):
         max_response_bytes: responses larger than this (after decompression) are refused.
         max_retry_wait: the longest the SDK waits before a retry, even if ``Retry-After`` asks
             for more, in seconds.
-        verify_ssl: TLS certificate verification: True, False, or a CA bundle path.
+        verify_ssl: TLS certificate verification: True, False, or the path of a CA bundle file
+            (or of a directory of certificates); a path that does not exist is a ``ValueError``.
     """
 
     __slots__ = (
@@ -160,7 +180,7 @@ class Configuration(ImmutableSettings):
         check_type("max_response_bytes", max_response_bytes, int, allow_none=False)
         if max_response_bytes <= 0:
             raise ValueError(f"max_response_bytes must be greater than 0, not {max_response_bytes}")
-        check_type("verify_ssl", verify_ssl, (bool, str), allow_none=False)
+        verify_ssl = _verify_ssl(verify_ssl)
 
         self.http_client_instance = http_client_instance
         self.override_http_client_configuration = override_http_client_configuration

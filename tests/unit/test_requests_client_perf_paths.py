@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+import urllib3
 
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import (
     APIConnectionException,
@@ -195,14 +196,15 @@ def test_truncated_body_is_a_connection_error(serve):
         h.close_connection = True
 
     srv = serve(reply)
-    with pytest.raises(APIConnectionException, match="ChunkedEncodingError") as info:
+    with pytest.raises(APIConnectionException, match="body ended early") as info:
         _get(RequestsClient(), srv)
-    assert isinstance(info.value.__cause__, requests.exceptions.ChunkedEncodingError)
+    assert info.value.request_sent is True
+    assert isinstance(info.value.__cause__, urllib3.exceptions.ProtocolError)
 
 
 def test_corrupt_gzip_is_a_connection_error(serve):
     srv = serve(lambda h: _send(h, 200, b"not gzip at all", (("Content-Encoding", "gzip"),)))
-    with pytest.raises(APIConnectionException, match="ContentDecodingError"):
+    with pytest.raises(APIConnectionException, match="could not be decompressed"):
         _get(RequestsClient(), srv)
 
 
@@ -276,8 +278,9 @@ def test_invalid_header_is_refused_even_after_valid_ones_were_cached(serve):
     client = RequestsClient()
     _get(client, srv, headers={"X-Id": "ok"})
     for bad in ("a\r\nInjected: 1", 5):
-        with pytest.raises(APIConnectionException, match="InvalidHeader"):
+        with pytest.raises(ValueError, match="'x-id'") as info:
             _get(client, srv, headers={"X-Id": bad})
+        assert not isinstance(info.value, APIConnectionException) and "Injected" not in str(info.value)
     assert len(srv.requests) == 1
 
 
