@@ -486,7 +486,10 @@ def _redirect_target(response: requests.Response, previous_url: str) -> Optional
             pass  # not UTF-8: keep the Latin-1 reading
         if location.startswith("//"):
             location = urlsplit(previous_url).scheme + ":" + location
-        if not urlsplit(location).netloc:
+        parts = urlsplit(location)
+        if not parts.netloc:
+            if parts.scheme:
+                return None  # "http://", "https:/path": a scheme without a host
             location = urljoin(previous_url, requote_uri(location))
         probe = requests.PreparedRequest()
         probe.prepare_url(location, None)
