@@ -230,7 +230,12 @@ class RequestsClient(HttpClient):
             except TypeError:  # an unhashable value: let the check say what is wrong with it
                 known = False
             if not known:
-                _check_header(header)
+                problem = _header_problem(header)
+                if problem is not None:
+                    # The value may be a secret: only the name (as the caller spelled it) is shown.
+                    spelled = next((key for key in headers if key.lower() == name), name)
+                    shown = APIHelper.clean_text(spelled, 100) if isinstance(spelled, str) else repr(spelled)
+                    raise ValueError(f"The request header {shown!r} {problem}; nothing was sent")
                 if name not in _UNCACHED_HEADERS:
                     if len(valid) >= _HEADER_CACHE_SIZE:
                         valid.clear()
@@ -416,26 +421,22 @@ class RequestsClient(HttpClient):
             self.session.close()
 
 
-def _check_header(header: tuple[Any, Any]) -> None:
-    """requests' header check, plus what ``http.client`` would fail on later; names, never values.
+def _header_problem(header: tuple[Any, Any]) -> Optional[str]:
+    """What makes a header unsendable, in words (None when it is fine).
 
-    Raises:
-        ValueError: the name or value cannot be sent. The value may be a secret, so the message
-            and the exception chain show only the name.
+    requests' own check (CR/LF, leading whitespace, not str or bytes), plus what ``http.client``
+    would fail on only while sending: a value outside Latin-1, a name outside ASCII.
     """
     name, value = header
-    problem = None
     try:
-        check_header_validity(header)  # CR/LF, leading whitespace, not str or bytes
+        check_header_validity(header)
     except requests.exceptions.InvalidHeader:
-        problem = "holds a line break or leading whitespace, or is not text"
-    if problem is None and isinstance(value, str) and not _encodes(value, "latin-1"):
-        problem = "has characters outside Latin-1, which HTTP headers cannot carry"
-    if problem is None and isinstance(name, str) and not _encodes(name, "ascii"):
-        problem = "has a name that is not ASCII"
-    if problem is not None:
-        shown = APIHelper.clean_text(name, 100) if isinstance(name, (str, bytes)) else type(name).__name__
-        raise ValueError(f"The request header {shown!r} {problem}; nothing was sent")
+        return "holds a line break or leading whitespace, or is not text"
+    if isinstance(value, str) and not _encodes(value, "latin-1"):
+        return "has characters outside Latin-1, which HTTP headers cannot carry"
+    if isinstance(name, str) and not _encodes(name, "ascii"):
+        return "has a name that is not ASCII"
+    return None
 
 
 def _encodes(text: str, encoding: str) -> bool:
@@ -547,11 +548,12 @@ def _next_hop(
 def _transport_error(exc: BaseException, url: str, timeout: float) -> APIConnectionException:
     """The SDK exception for a transport failure, saying what happened in words."""
     chain = _chain(exc)
-    if any(isinstance(e, requests.exceptions.ConnectTimeout) for e in chain):
+    connecting = any(isinstance(e, urllib3_exceptions.ConnectTimeoutError) for e in chain)  # NewConnectionError too
+    if any(isinstance(e, requests.exceptions.ConnectTimeout) for e in chain) or (
+        connecting and any(isinstance(e, TimeoutError) for e in chain)  # an OS-level ETIMEDOUT
+    ):
         return APITimeoutException(f"Timed out connecting after {timeout}s", url, request_sent=False)
-    if any(isinstance(e, (requests.exceptions.Timeout, urllib3_exceptions.TimeoutError, TimeoutError)) for e in chain):
-        if any(isinstance(e, urllib3_exceptions.NewConnectionError) for e in chain):
-            return APITimeoutException(f"Timed out connecting after {timeout}s", url, request_sent=False)
+    if any(isinstance(e, (requests.exceptions.Timeout, urllib3_exceptions.ReadTimeoutError, TimeoutError)) for e in chain):
         return APITimeoutException(f"Timed out: no complete answer within {timeout}s", url)
     words, sent = _describe(chain)
     return APIConnectionException(words, url, request_sent=sent)
