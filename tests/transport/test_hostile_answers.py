@@ -32,11 +32,12 @@ def test_deeply_nested_2xx_body_is_an_api_exception(serve):
 
 
 def test_deeply_nested_401_body_is_the_usual_error(serve):
-    server = serve(_json(401, DEEP_OBJECT))
+    challenge = ("WWW-Authenticate", 'Bearer error="insufficient_scope"')  # not a refused token: no renewal
+    server = serve(lambda h: send(h, 401, DEEP_OBJECT, (("Content-Type", "application/json"), challenge)))
     with pytest.raises(APIException) as info:
         api_client(server.url).service.get_status()
     assert info.value.response_code == 401
-    assert len(server.requests) == 1  # not taken for an invalid_token answer
+    assert len(server.requests) == 1
 
 
 @pytest.mark.parametrize("status", [400, 401])
