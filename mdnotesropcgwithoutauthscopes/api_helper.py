@@ -67,7 +67,7 @@ class APIHelper:
         if to_dictionary is not None:
             return to_dictionary()
         # Arbitrary user objects are rare here: jsonpickle is imported only when one shows up.
-        import jsonpickle
+        import jsonpickle  # type: ignore[import-untyped]
 
         return json.loads(jsonpickle.encode(obj, unpicklable=False, keys=True))
 
@@ -111,7 +111,7 @@ class APIHelper:
         return text
 
     @staticmethod
-    def redact_mapping(values: Optional[Mapping[str, Any]]) -> Optional[dict]:
+    def redact_mapping(values: Optional[Mapping[str, Any]]) -> Optional[dict[str, Any]]:
         """A copy of a header or form mapping with secret values shown as ``***``."""
         if values is None:
             return None
@@ -131,4 +131,4 @@ def check_type(name: str, value: Any, types: Any, *, allow_none: bool = True) ->
 def _type_names(types: Any) -> str:
     if isinstance(types, tuple):
         return " or ".join(t.__name__ for t in types)
-    return types.__name__
+    return str(types.__name__)

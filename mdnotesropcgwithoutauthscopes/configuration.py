@@ -54,13 +54,10 @@ def _verify_ssl(value: Any) -> Any:
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
     if not isinstance(value, str):
-        raise ValueError(
-            f"verify_ssl must be True, False or the path of a CA bundle, not {type(value).__name__}"
-        )
+        raise ValueError(f"verify_ssl must be True, False or the path of a CA bundle, not {type(value).__name__}")
     if not os.path.exists(value):
         raise ValueError(
-            f"verify_ssl must be True, False or the path of a CA bundle file or directory; "
-            f"{value!r} does not exist"
+            f"verify_ssl must be True, False or the path of a CA bundle file or directory; {value!r} does not exist"
         )
     return value
 

@@ -9,7 +9,7 @@ import os
 import socket
 import ssl
 import time
-from typing import Any, Optional
+from typing import Any, Optional, cast
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -47,9 +47,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _ORIGIN_HEADERS = ("Authorization", "Proxy-Authorization")
 # The environment variables requests reads for proxies and CA bundles (both spellings on POSIX).
 _ENV_NAMES = tuple(
-    name
-    for base in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
-    for name in (base, base.upper())
+    name for base in ("http_proxy", "https_proxy", "all_proxy", "no_proxy") for name in (base, base.upper())
 ) + ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 # os.environ's own dict (bytes keys on POSIX): reading it directly is 20 times cheaper per lookup.
 _ENV_DATA = getattr(os.environ, "_data", None)
@@ -194,30 +192,30 @@ class RequestsClient(HttpClient):
         """
         session = self.session
         p = requests.PreparedRequest()
-        p.method = to_native_string(request.http_method.upper())
+        p.method = to_native_string(request.http_method.upper())  # type: ignore[no-untyped-call]
 
         url = request.query_url
         query = request.query_parameters
         try:
             if query or session.params:
-                p.prepare_url(url, merge_setting(query, session.params))
+                p.prepare_url(url, merge_setting(query, session.params))  # type: ignore[no-untyped-call]
             else:
                 prepared_url = self._prepared_urls.get(url)
                 if prepared_url is None:
                     p.prepare_url(url, None)
                     if len(self._prepared_urls) >= _URL_CACHE_SIZE:
                         self._prepared_urls.clear()
-                    self._prepared_urls[url] = p.url
+                    self._prepared_urls[url] = cast(str, p.url)
                 else:
                     p.url = prepared_url
         except ValueError as exc:  # requests' InvalidURL, MissingSchema, InvalidSchema are ValueErrors
             raise ValueError(f"Cannot send a request to {url!r}: not a valid http(s) URL ({exc})") from None
 
-        headers = CaseInsensitiveDict()
+        headers: CaseInsensitiveDict[Any] = CaseInsensitiveDict()
         for source in (session.headers, request.headers):
             if source:
                 for name, value in source.items():
-                    headers[name if name.__class__ is str else to_native_string(name)] = value
+                    headers[name if name.__class__ is str else to_native_string(name)] = value  # type: ignore[no-untyped-call]
         dropped = None
         valid = self._valid_headers
         for header in headers.lower_items():
@@ -248,9 +246,9 @@ class RequestsClient(HttpClient):
         jar = session.cookies
         if len(jar):
             # A copy, as requests makes: the Cookie header is computed from it and redirects add to it.
-            p.prepare_cookies(merge_cookies(RequestsCookieJar(), jar))
+            p.prepare_cookies(merge_cookies(RequestsCookieJar(), jar))  # type: ignore[no-untyped-call]
         else:
-            p._cookies = RequestsCookieJar()  # what prepare_cookies leaves for redirects; no header to add
+            p._cookies = RequestsCookieJar()  # type: ignore[attr-defined]  # what prepare_cookies leaves for redirects; no header to add
 
         if request.parameters or request.files:
             p.prepare_body(request.parameters, request.files)
@@ -286,16 +284,16 @@ class RequestsClient(HttpClient):
                     stream=True,
                     timeout=timeout,
                     allow_redirects=False,
-                    **self._settings_for(prepared.url),
+                    **self._settings_for(cast(str, prepared.url)),
                 )
             except _Redirected as redirected:
                 response = redirected.response
             # Session.send stopped at our hook, before it stored the answer's cookies.
-            extract_cookies_to_jar(session.cookies, prepared, response.raw)
+            extract_cookies_to_jar(session.cookies, prepared, response.raw)  # type: ignore[no-untyped-call]
             if not follow:
                 return response  # the caller turns the 3xx into its own error
             body = self._read_body(response, request.query_url, deadline)  # frees the connection
-            target = _redirect_target(response, prepared.url)
+            target = _redirect_target(response, cast(str, prepared.url))
             if target is None:
                 raise APIException(
                     f"The server redirected to a URL that cannot be followed "
@@ -343,8 +341,8 @@ class RequestsClient(HttpClient):
     def _compute_settings(self, url: str) -> dict[str, Any]:
         # A copy: merge_environment_settings adds the environment's proxies to the dict it is given.
         proxies = dict(self._proxies) if self._proxies else {}
-        settings = self.session.merge_environment_settings(url, proxies, True, self._verify, None)
-        settings.pop("stream", None)
+        settings: dict[str, Any] = dict(self.session.merge_environment_settings(url, proxies, True, self._verify, None))
+        del settings["stream"]  # the client streams every body itself
         return settings
 
     def _read_body(self, response: requests.Response, url: str, deadline: float) -> bytes:
@@ -383,7 +381,7 @@ class RequestsClient(HttpClient):
         except BaseException:
             response.close()  # a half-read connection is never reused
             raise
-        response._content_consumed = True  # fully read: close() hands the connection back to the pool
+        response._content_consumed = True  # type: ignore[attr-defined]  # fully read: close() hands the connection back to the pool
         response.close()
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
@@ -530,14 +528,14 @@ def _next_hop(
         for name in ("Content-Length", "Content-Type", "Transfer-Encoding"):
             headers.pop(name, None)
         following.body = None
-    if not _keeps_credentials(prepared.url, target):
+    if not _keeps_credentials(cast(str, prepared.url), target):
         for name in _ORIGIN_HEADERS:
             headers.pop(name, None)
     following.url = target
     headers.pop("Cookie", None)
-    jar = following._cookies
-    extract_cookies_to_jar(jar, prepared, response.raw)
-    merge_cookies(jar, session.cookies)
+    jar = following._cookies  # type: ignore[attr-defined]
+    extract_cookies_to_jar(jar, prepared, response.raw)  # type: ignore[no-untyped-call]
+    merge_cookies(jar, session.cookies)  # type: ignore[no-untyped-call]
     following.prepare_cookies(jar)
     return following
 
@@ -553,7 +551,9 @@ def _transport_error(exc: BaseException, url: str, timeout: float) -> APIConnect
         connecting and any(isinstance(e, TimeoutError) for e in chain)  # an OS-level ETIMEDOUT
     ):
         return APITimeoutException(f"Timed out connecting after {timeout}s", url, request_sent=False)
-    if any(isinstance(e, (requests.exceptions.Timeout, urllib3_exceptions.ReadTimeoutError, TimeoutError)) for e in chain):
+    if any(
+        isinstance(e, (requests.exceptions.Timeout, urllib3_exceptions.ReadTimeoutError, TimeoutError)) for e in chain
+    ):
         return APITimeoutException(f"Timed out: no complete answer within {timeout}s", url)
     words, sent = _describe(chain)
     return APIConnectionException(words, url, request_sent=sent)
@@ -591,13 +591,19 @@ def _describe(chain: list[BaseException]) -> tuple[str, bool]:
     tls = first(ssl.SSLError, urllib3_exceptions.SSLError, requests.exceptions.SSLError)
     if tls is not None:
         reason = next((e.reason for e in chain if isinstance(e, ssl.SSLError) and isinstance(e.reason, str)), None)
-        hint = " (is the server speaking plain HTTP?)" if reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE") else ""
+        hint = (
+            " (is the server speaking plain HTTP?)"
+            if reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE")
+            else ""
+        )
         shown = f": {reason.replace('_', ' ').lower()}" if reason else ""
         return f"TLS handshake failed{shown}{hint}", False
     if first(urllib3_exceptions.NameResolutionError, socket.gaierror) is not None:
         return "Name not resolved (DNS lookup failed)", False
     if first(urllib3_exceptions.ProxyError, requests.exceptions.ProxyError) is not None:
-        inner, sent = _describe([e for e in chain if not isinstance(e, (urllib3_exceptions.ProxyError, requests.exceptions.ProxyError))])
+        inner, sent = _describe(
+            [e for e in chain if not isinstance(e, (urllib3_exceptions.ProxyError, requests.exceptions.ProxyError))]
+        )
         return f"Proxy failed: {inner[0].lower()}{inner[1:]}", sent
     if first(ConnectionRefusedError) is not None:
         return "Connection refused", False

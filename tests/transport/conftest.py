@@ -127,9 +127,7 @@ def redirect_reply(status, location):
 
 def stored_token():
     """A token valid for an hour, as restored from storage."""
-    return OAuthToken(
-        access_token=ACCESS_TOKEN, token_type="Bearer", expires_in=3600, expiry=int(time.time()) + 3600
-    )
+    return OAuthToken(access_token=ACCESS_TOKEN, token_type="Bearer", expires_in=3600, expiry=int(time.time()) + 3600)
 
 
 def api_client(base_url, **settings):
@@ -179,9 +177,7 @@ def certificate(tmp_path_factory):
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=2))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -207,9 +203,7 @@ def certificate(tmp_path_factory):
     key_path = directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return str(cert_path), str(key_path)
 

@@ -44,7 +44,9 @@ def test_deeply_nested_401_body_is_the_usual_error(serve):
 def test_deeply_nested_token_error_body_is_an_oauth_provider_exception(serve, status):
     server = serve(_json(status, DEEP_OBJECT))
     with pytest.raises(OAuthProviderException) as info:
-        password_client(server.url, credentials={"o_auth_client_authentication": "client_secret_basic"}).http_ropcg.fetch_token()
+        password_client(
+            server.url, credentials={"o_auth_client_authentication": "client_secret_basic"}
+        ).http_ropcg.fetch_token()
     assert info.value.response_code == status and info.value.error is None
 
 
@@ -76,7 +78,10 @@ def _raw(answer):
         (b"SSH-2.0-OpenSSH_9.6\r\n", "not HTTP"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", "body ended early"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{}", "body ended early"),
-        (b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 8\r\n\r\nnot gzip", "could not be decompressed"),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 8\r\n\r\nnot gzip",
+            "could not be decompressed",
+        ),
         (b"", "closed the connection"),
     ],
 )

@@ -133,7 +133,9 @@ def test_verify_ssl_accepts_booleans_an_existing_bundle_and_a_directory(tmp_path
 
 # ----------------------------------------------------------------------------- defect 7
 
-_INVISIBLE = "\u2028\u2029\u0085\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u200b\ufeff\x1b\x00\x7f"
+_INVISIBLE = (
+    "\u2028\u2029\u0085\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u200b\ufeff\x1b\x00\x7f"
+)
 
 
 def test_clean_text_strips_line_bidi_and_format_characters():
