@@ -107,3 +107,17 @@ def test_non_latin1_location_is_followed_as_utf8(serve):
     server = serve(reply)
     api_client(server.url).service.get_status()
     assert server.requests[1][1] == "/caf%C3%A9"
+
+
+@pytest.mark.parametrize("charset", ["idna", "undefined", "punycode", "no-such-charset", "base64"])
+def test_a_charset_that_cannot_decode_text_falls_back_to_utf8(serve, charset):
+    from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
+
+    response = HttpResponse(200, "OK", {}, b'{"status": "\xc3\xa9\xff"}', None, encoding=charset)
+    assert response.text == '{"status": "\u00e9\ufffd"}'
+    body = b'{"error": "invalid_grant", "error_description": "caf\xc3\xa9"}'
+    content_type = ("Content-Type", f"application/json; charset={charset}")
+    server = serve(lambda h: send(h, 400, body, (content_type,)))
+    with pytest.raises(OAuthProviderException) as info:
+        password_client(server.url).http_ropcg.fetch_token()
+    assert info.value.error == "invalid_grant" and info.value.error_description == "caf\u00e9"
