@@ -350,9 +350,12 @@ class RequestsClient(HttpClient):
         limit = self.max_response_bytes
         headers = response.headers
         length = headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) > limit and "Content-Encoding" not in headers:
-            response.close()
-            raise ResponseTooLargeException(url, limit)
+        expected = -1  # bytes that complete the body, when the headers say so
+        if length is not None and length.isdigit() and "Content-Encoding" not in headers:
+            expected = int(length)
+            if expected > limit:
+                response.close()
+                raise ResponseTooLargeException(url, limit)
         raw = response.raw
         read1 = getattr(raw, "read1", None)  # urllib3 2: at most one recv() per call
         if read1 is None:
@@ -378,6 +381,8 @@ class RequestsClient(HttpClient):
                 if size > limit:
                     raise ResponseTooLargeException(url, limit)
                 chunks.append(chunk)
+                if size == expected:
+                    break  # complete: no need for the read that would return b""
         except BaseException:
             response.close()  # a half-read connection is never reused
             raise
