@@ -19,17 +19,8 @@ import pytest
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials
 from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import MdnotesropcgwithoutauthscopesClient
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
+from tests.conftest import STATUS_BODY as STATUS
 
-STATUS = {
-    "app": "MdNotes",
-    "moto": "m",
-    "notes": 0,
-    "users": 1,
-    "time": "t",
-    "os": "linux",
-    "php_version": "8",
-    "status": "ok",
-}
 ACCESS_TOKEN = "ACCESS-TOKEN-transport"
 CLIENT_ID = "transport-client"
 CLIENT_SECRET = "CLIENT-SECRET-transport"

@@ -24,17 +24,8 @@ from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
 from mdnotesropcgwithoutauthscopes.http.requests_client import RequestsClient
 from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import MdnotesropcgwithoutauthscopesClient
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
-
-STATUS = {
-    "app": "MdNotes",
-    "moto": "m",
-    "notes": 0,
-    "users": 1,
-    "time": "t",
-    "os": "linux",
-    "php_version": "8",
-    "status": "ok",
-}
+from tests.conftest import STATUS_BODY as STATUS
+from tests.transport.conftest import send as _send
 
 
 class _Server:
@@ -76,15 +67,6 @@ class _Server:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join()
-
-
-def _send(handler, status=200, body=b"", headers=()):
-    handler.send_response(status)
-    for name, value in headers:
-        handler.send_header(name, value)
-    handler.send_header("Content-Length", str(len(body)))
-    handler.end_headers()
-    handler.wfile.write(body)
 
 
 def _json_reply(payload=STATUS, **extra):
