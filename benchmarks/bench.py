@@ -466,12 +466,10 @@ def _goals(report, mem):
         results = data["results"]
         if "sdk" in results:
             ratio = statistics.median(results["sdk"]["cpu"]) / statistics.median(results["bare"]["cpu"])
-            target = 0.40 if mode == "stub" else 0.95
-            rows.append(
-                [f"CPU per call ({mode}) <= {target:.2f}x floor", f"{ratio:.2f}x", "yes" if ratio <= target else "NO"]
-            )
+            rows.append([f"CPU per call ({mode}) <= 0.95x floor", f"{ratio:.2f}x", "yes" if ratio <= 0.95 else "NO"])
             paired = data.get("paired")
             if paired:
+                # The issue-12 target, checked on the figure that load drift cannot move (see _paired).
                 ratio = statistics.median(paired)
                 rows.append(
                     [
