@@ -167,3 +167,12 @@ def test_debug_log_masks_the_username(serve, caplog):
     assert "'username': '***'" in caplog.text
     assert USERNAME not in caplog.text
     assert USERNAME in server.requests[0][3].decode().replace("%40", "@")  # still sent, of course
+
+
+def test_a_proxy_that_refuses_says_so(serve, no_proxy_env):
+    target = serve(json_reply())
+    session = requests.Session()
+    session.proxies = {"http": f"http://127.0.0.1:{_free_port()}"}
+    with pytest.raises(APIConnectionException, match="Proxy failed: connection refused") as info:
+        api_client(target.url, http_client_instance=session).service.get_status()
+    assert info.value.request_sent is False and target.requests == []
