@@ -619,6 +619,8 @@ def _describe(chain: list[BaseException]) -> tuple[str, bool]:
         return "The body ended early (the server closed the connection or broke the chunked framing)", True
     if first(urllib3_exceptions.DecodeError, requests.exceptions.ContentDecodingError) is not None:
         return "The body could not be decompressed (bad Content-Encoding data)", True
+    if first(urllib3_exceptions.InvalidHeader, requests.exceptions.InvalidHeader) is not None:
+        return "The server sent an invalid header (such as two different Content-Length values)", True
     if first(http.client.LineTooLong) is not None:
         return "The server sent a header line that is too long", True
     if first(http.client.RemoteDisconnected, ConnectionResetError, ConnectionAbortedError, BrokenPipeError) is not None:

@@ -83,6 +83,7 @@ def _raw(answer):
             "could not be decompressed",
         ),
         (b"", "closed the connection"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", "invalid header"),
     ],
 )
 def test_broken_answers_are_connection_errors_in_words(serve, answer, words):
