@@ -2,7 +2,7 @@
 
 import base64
 import json
-import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any, Callable, Optional
 from urllib.parse import quote_plus
@@ -20,11 +20,18 @@ SECRET_KEYS = frozenset(
         "client_secret",
         "refresh_token",
         "access_token",
+        "id_token",
+        "client_assertion",
+        # Not a secret, but personal data: kept out of DEBUG logs and reprs all the same.
+        "username",
     }
 )
 
-# Control characters (C0, DEL, C1) are stripped from server text before it reaches str() or a log.
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Unicode categories stripped from server text before it reaches str() or a log: controls (C0,
+# DEL, C1, U+0085), format characters (bidi embeddings, overrides and isolates, U+200E/F, U+061C,
+# zero-width characters), line and paragraph separators (U+2028, U+2029) and lone surrogates.
+# They could forge extra log lines, reorder what a reader sees, or fail to encode.
+_STRIPPED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 
 
 class APIHelper:
@@ -39,7 +46,11 @@ class APIHelper:
         """
         if body is None or body == b"" or body == "":
             return None
-        return json.loads(body)
+        try:
+            return json.loads(body)
+        except RecursionError:
+            # Nested deeper than the parser's recursion limit: a hostile body, not JSON we can use.
+            raise ValueError("JSON nested too deeply to parse") from None
 
     @staticmethod
     def json_serialize(obj: Any) -> str:
@@ -56,7 +67,7 @@ class APIHelper:
         if to_dictionary is not None:
             return to_dictionary()
         # Arbitrary user objects are rare here: jsonpickle is imported only when one shows up.
-        import jsonpickle
+        import jsonpickle  # type: ignore[import-untyped]
 
         return json.loads(jsonpickle.encode(obj, unpicklable=False, keys=True))
 
@@ -79,16 +90,28 @@ class APIHelper:
 
     @staticmethod
     def clean_text(value: Any, limit: int = 512) -> Optional[str]:
-        """Server-supplied text made safe for messages: control characters gone, length capped."""
+        """Server-supplied text made safe for messages and logs; at most ``limit`` characters kept.
+
+        Control, format (bidi), line- and paragraph-separator characters are removed, so the text
+        stays on one line and reads in the order it is stored.
+        """
         if value is None:
             return None
-        text = _CONTROL_CHARS.sub("", str(value))
+        text = str(value)
+        if not text.isprintable():  # the fast path: printable text has none of those characters
+            kept = []
+            for char in text:
+                if unicodedata.category(char) not in _STRIPPED_CATEGORIES:
+                    kept.append(char)
+                    if len(kept) > limit:
+                        break
+            text = "".join(kept)
         if len(text) > limit:
             text = text[:limit] + "..."
         return text
 
     @staticmethod
-    def redact_mapping(values: Optional[Mapping[str, Any]]) -> Optional[dict]:
+    def redact_mapping(values: Optional[Mapping[str, Any]]) -> Optional[dict[str, Any]]:
         """A copy of a header or form mapping with secret values shown as ``***``."""
         if values is None:
             return None
@@ -108,4 +131,4 @@ def check_type(name: str, value: Any, types: Any, *, allow_none: bool = True) ->
 def _type_names(types: Any) -> str:
     if isinstance(types, tuple):
         return " or ".join(t.__name__ for t in types)
-    return types.__name__
+    return str(types.__name__)

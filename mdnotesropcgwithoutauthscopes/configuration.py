@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from enum import Enum
@@ -60,6 +61,21 @@ def _number(name: str, value: Any, *, positive: bool) -> float:
     return number
 
 
+def _verify_ssl(value: Any) -> Any:
+    """``verify_ssl`` checked now rather than at the first HTTPS request: True, False or an existing path."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        raise ValueError(f"verify_ssl must be True, False or the path of a CA bundle, not {type(value).__name__}")
+    if not os.path.exists(value):
+        raise ValueError(
+            f"verify_ssl must be True, False or the path of a CA bundle file or directory; {value!r} does not exist"
+        )
+    return value
+
+
 def _int_tuple(name: str, values: Iterable[int]) -> tuple[int, ...]:
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise TypeError(f"{name} must be an iterable of HTTP status codes")
@@ -113,7 +129,8 @@ class Configuration(ImmutableSettings):
         max_response_bytes: responses larger than this (after decompression) are refused.
         max_retry_wait: the longest the SDK waits before a retry, even if ``Retry-After`` asks
             for more, in seconds.
-        verify_ssl: TLS certificate verification: True, False, or a CA bundle path.
+        verify_ssl: TLS certificate verification: True, False, or the path of a CA bundle file
+            (or of a directory of certificates); a path that does not exist is a ``ValueError``.
     """
 
     __slots__ = (
@@ -177,7 +194,7 @@ class Configuration(ImmutableSettings):
         check_type("max_response_bytes", max_response_bytes, int, allow_none=False)
         if max_response_bytes <= 0:
             raise ValueError(f"max_response_bytes must be greater than 0, not {max_response_bytes}")
-        check_type("verify_ssl", verify_ssl, (bool, str), allow_none=False)
+        verify_ssl = _verify_ssl(verify_ssl)
 
         self.http_client_instance = http_client_instance
         self.override_http_client_configuration = override_http_client_configuration

@@ -146,10 +146,17 @@ class CallPipeline:
         return url
 
     def _send(self, request: HttpRequest, endpoint: Endpoint) -> HttpResponse:
-        """Send with the retry policy; callbacks see every attempt."""
+        """Send with the retry policy; callbacks see every attempt.
+
+        A request that carries credentials is never redirected: the password, client secret or
+        refresh token must reach the configured server and no other, so a 3xx answer to it is an
+        error here rather than a hop.
+        """
         config = self.config
         callback = config.http_call_back
         debug = logger.isEnabledFor(logging.DEBUG)
+        if endpoint.sends_credentials:
+            request.follow_redirects = False
         attempt = 0
         while True:
             if callback is not None:
@@ -176,6 +183,14 @@ class CallPipeline:
                     )
                 if callback is not None:
                     callback.on_after_response(response)
+                if endpoint.sends_credentials and 300 <= response.status_code < 400:
+                    location = APIHelper.clean_text(response.headers.get("Location"), 200)
+                    raise APIException(
+                        f"The token endpoint answered {response.status_code}"
+                        + (f" (redirect to {location})" if location else "")
+                        + "; token requests are never redirected, so credentials stay with the configured server",
+                        response,
+                    )
                 delay = self._retry_delay(endpoint, attempt, response, None)
                 if delay is None:
                     return response

@@ -12,6 +12,8 @@ class HttpClient:
     Implementations raise ``APIConnectionException`` (or ``APITimeoutException``) for transport
     failures, with the cause chained, and never let backend exceptions escape. Set
     ``request_sent=False`` when nothing reached the server: only then are token requests retried.
+    When ``request.follow_redirects`` is False (token requests carry credentials), return a 3xx
+    answer as it is: never send the request on to its ``Location``.
     """
 
     def execute(self, request: HttpRequest, *, timeout: Optional[float] = None) -> HttpResponse:

@@ -10,9 +10,13 @@ class HttpRequest:
 
     Callbacks (``HttpCallBack.on_before_request``) see this object just before it is sent and may
     add headers. ``repr`` shows secret headers and form fields as ``***``.
+
+    ``follow_redirects`` is False for requests that carry credentials (token requests): an
+    ``HttpClient`` must then return a 3xx answer as it is, never send the request on to the
+    ``Location``.
     """
 
-    __slots__ = ("http_method", "query_url", "headers", "query_parameters", "parameters", "files")
+    __slots__ = ("http_method", "query_url", "headers", "query_parameters", "parameters", "files", "follow_redirects")
 
     def __init__(
         self,
@@ -22,6 +26,8 @@ class HttpRequest:
         query_parameters: Optional[dict[str, Any]] = None,
         parameters: Optional[dict[str, Any]] = None,
         files: Optional[dict[str, Any]] = None,
+        *,
+        follow_redirects: bool = True,
     ) -> None:
         self.http_method = str(http_method)  # a plain str, also for an HttpMethodEnum member
         self.query_url = query_url
@@ -29,6 +35,7 @@ class HttpRequest:
         self.query_parameters = query_parameters
         self.parameters = parameters
         self.files = files
+        self.follow_redirects = follow_redirects
 
     def add_header(self, name: str, value: str) -> None:
         """Set a header, replacing any earlier value of the same name."""

@@ -43,7 +43,9 @@ class HttpResponse:
         if self._text is None:
             try:
                 self._text = self.raw_body.decode(self._encoding or "utf-8", "replace")
-            except LookupError:  # the server named a charset Python does not know
+            except (LookupError, UnicodeError):
+                # A charset Python does not know, or one that is no text encoding for this purpose
+                # ("idna", "punycode", "undefined" refuse the "replace" error handler).
                 self._text = self.raw_body.decode("utf-8", "replace")
         return self._text
 

@@ -1,22 +1,32 @@
 """The ``HttpClient`` built on ``requests``: the only module of the SDK that imports it."""
 
+from __future__ import annotations
+
+import errno
+import http.client
 import logging
 import os
+import socket
+import ssl
 import time
-from typing import Any, Optional
+from typing import Any, Optional, cast
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.auth import AuthBase
-from requests.cookies import RequestsCookieJar, merge_cookies
+from requests.cookies import RequestsCookieJar, extract_cookies_to_jar, merge_cookies
 from requests.sessions import merge_setting
 from requests.structures import CaseInsensitiveDict
-from requests.utils import check_header_validity, to_native_string
+from requests.utils import check_header_validity, requote_uri, to_native_string
+from urllib3 import exceptions as urllib3_exceptions
 
 from mdnotesropcgwithoutauthscopes import __version__
+from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import (
     APIConnectionException,
     APITimeoutException,
 )
+from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from mdnotesropcgwithoutauthscopes.exceptions.response_too_large_exception import ResponseTooLargeException
 from mdnotesropcgwithoutauthscopes.http.http_client import HttpClient
 from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
@@ -28,8 +38,22 @@ _CHUNK = 64 * 1024
 # Prepared URLs kept per client; endpoint URLs are few, but a path with an id in it is not.
 _URL_CACHE_SIZE = 256
 _HEADER_CACHE_SIZE = 64
+_SETTINGS_CACHE_SIZE = 64
 # Checked on every call instead: a cache must not keep old tokens alive.
 _UNCACHED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Headers that only the origin they were meant for may see.
+_ORIGIN_HEADERS = ("Authorization", "Proxy-Authorization")
+# The environment variables requests reads for proxies and CA bundles (both spellings on POSIX).
+_ENV_NAMES = tuple(
+    name for base in ("http_proxy", "https_proxy", "all_proxy", "no_proxy") for name in (base, base.upper())
+) + ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+# On POSIX, os.environ keeps its values in a dict with bytes keys; reading it directly is 20 times
+# cheaper than os.environ.get, which matters on every call. Elsewhere os.environ.get is used.
+_ENV_DATA: Optional[dict[Any, Any]] = getattr(os.environ, "_data", None) if os.name == "posix" else None
+_ENV_KEYS: tuple[Any, ...] = tuple(n.encode() for n in _ENV_NAMES) if _ENV_DATA is not None else _ENV_NAMES
+_env_get = _ENV_DATA.get if _ENV_DATA is not None else os.environ.get
 
 
 class _NoNetrc(AuthBase):
@@ -42,8 +66,32 @@ class _NoNetrc(AuthBase):
 _NO_NETRC = _NoNetrc()
 
 
+class _Redirected(Exception):
+    """Takes a 3xx answer out of ``Session.send`` before requests acts on it (see ``_stop_at_redirect``)."""
+
+    def __init__(self, response: requests.Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _stop_at_redirect(response: requests.Response, **_: Any) -> None:
+    """The SDK's last response hook: hand every redirect to ``RequestsClient``.
+
+    With ``allow_redirects=False`` requests still works out the next request of a redirect: it
+    reads the whole 3xx body (no size cap, no deadline), reads ``~/.netrc`` and parses the
+    ``Location`` (raising a bare ``ValueError`` for a bad one). Raising here, after the user's
+    hooks ran, skips all of that; the client then decides what to follow and what to strip.
+    """
+    if response.status_code in _REDIRECT_STATUSES and "location" in response.headers:
+        raise _Redirected(response)
+
+
 class RequestsClient(HttpClient):
     """Sends requests through one pooled ``requests.Session`` (keep-alive, thread-safe for sending).
+
+    Redirects are followed by this client, not by requests: the SDK's ``Authorization`` goes to
+    the origin it was meant for and nowhere else, ``~/.netrc`` is never read, and a request whose
+    ``follow_redirects`` is False (token requests) gets the 3xx answer back.
 
     Args:
         timeout: default seconds to wait for the server.
@@ -78,11 +126,12 @@ class RequestsClient(HttpClient):
             http_client_instance.headers["User-Agent"] = f"mdnotesropcgwithoutauthscopes-python/{__version__}"
         self.session = http_client_instance
         apply_ours = self._owns_session or override_http_client_configuration
-        self._proxies = proxies if apply_ours else None
+        self._proxies = dict(proxies) if apply_ours and proxies else None
         self._verify = verify if apply_ours else None
-        # Proxy and CA settings from the environment, per scheme and host, looked up once: requests
-        # would otherwise scan os.environ on every call.
-        self._send_settings: dict[tuple[str, str], dict[str, Any]] = {}
+        # Proxy and CA settings per (scheme, host) and everything they are computed from (the
+        # session's settings and the environment): requests would otherwise scan os.environ and
+        # parse NO_PROXY on every call. A change to any of them makes a new key.
+        self._send_settings: dict[tuple[Any, ...], dict[str, Any]] = {}
         # URL as given -> URL as requests prepares it (IDNA, quoting); a pure function of the URL.
         self._prepared_urls: dict[str, str] = {}
         # (lower-case name, value) pairs requests' header check has passed (a pure function);
@@ -91,33 +140,34 @@ class RequestsClient(HttpClient):
         self._pid = os.getpid()
 
     def execute(self, request: HttpRequest, *, timeout: Optional[float] = None) -> HttpResponse:
-        """Send ``request`` and read the whole (capped) body.
+        """Send ``request``, follow redirects it allows, and read the whole (capped) body.
 
         Raises:
-            APITimeoutException: no answer within the timeout.
+            ValueError: a header or the URL cannot be sent as it is (nothing was sent).
+            APITimeoutException: no complete answer within the timeout.
             APIConnectionException: the connection failed.
             ResponseTooLargeException: the body exceeds ``max_response_bytes``.
+            APIException: a redirect that cannot be followed (bad ``Location``, too many hops).
         """
         url = request.query_url
         timeout = self.timeout if timeout is None else timeout
-        session = self.session
         if self._pid != os.getpid():
             self._forget_parent_connections()
+        deadline = time.monotonic() + timeout
+        prepared = self._prepare(request)
+        prepared.hooks["response"].append(_stop_at_redirect)
         try:
-            prepared = self._prepare(request)
-            deadline = time.monotonic() + timeout
-            response = session.send(prepared, timeout=timeout, stream=True, **self._settings_for(prepared.url))
+            response = self._exchange(request, prepared, timeout, deadline)
             body = self._read_body(response, url, deadline)
-        except requests.exceptions.ConnectTimeout as exc:
-            raise APITimeoutException(f"Timed out connecting after {timeout}s", url, request_sent=False) from exc
-        except requests.exceptions.Timeout as exc:
-            raise APITimeoutException(f"No answer within {timeout}s", url) from exc
-        except requests.exceptions.ConnectionError as exc:
-            raise APIConnectionException(
-                f"Connection failed: {_cause_name(exc)}", url, request_sent=not _failed_before_sending(exc)
-            ) from exc
-        except requests.exceptions.RequestException as exc:
-            raise APIConnectionException(f"Request failed: {type(exc).__name__}", url) from exc
+        except APIException:
+            raise
+        except (
+            requests.exceptions.RequestException,
+            urllib3_exceptions.HTTPError,
+            http.client.HTTPException,
+            OSError,
+        ) as exc:
+            raise _transport_error(exc, url, timeout) from exc
         return HttpResponse(
             response.status_code, response.reason, response.headers, body, request, encoding=_charset(response)
         )
@@ -131,30 +181,37 @@ class RequestsClient(HttpClient):
         once per distinct value, and requests' ``merge_setting`` (whose ``isinstance`` checks
         against a typing ``Protocol`` cost more than the rest of the request) is skipped unless
         there are query parameters to merge.
+
+        Raises:
+            ValueError: a header that cannot be sent (CR/LF, not text, not Latin-1) or a URL
+                that is not valid; the message names the header, never its value.
         """
         session = self.session
         p = requests.PreparedRequest()
-        p.method = to_native_string(request.http_method.upper())
+        p.method = to_native_string(request.http_method.upper())  # type: ignore[no-untyped-call]
 
         url = request.query_url
         query = request.query_parameters
-        if query or session.params:
-            p.prepare_url(url, merge_setting(query, session.params))
-        else:
-            prepared_url = self._prepared_urls.get(url)
-            if prepared_url is None:
-                p.prepare_url(url, None)
-                if len(self._prepared_urls) >= _URL_CACHE_SIZE:
-                    self._prepared_urls.clear()
-                self._prepared_urls[url] = p.url
+        try:
+            if query or session.params:
+                p.prepare_url(url, merge_setting(query, session.params))  # type: ignore[no-untyped-call]
             else:
-                p.url = prepared_url
+                prepared_url = self._prepared_urls.get(url)
+                if prepared_url is None:
+                    p.prepare_url(url, None)
+                    if len(self._prepared_urls) >= _URL_CACHE_SIZE:
+                        self._prepared_urls.clear()
+                    self._prepared_urls[url] = cast(str, p.url)
+                else:
+                    p.url = prepared_url
+        except ValueError as exc:  # requests' InvalidURL, MissingSchema, InvalidSchema are ValueErrors
+            raise ValueError(f"Cannot send a request to {url!r}: not a valid http(s) URL ({exc})") from None
 
-        headers = CaseInsensitiveDict()
+        headers: CaseInsensitiveDict[Any] = CaseInsensitiveDict()
         for source in (session.headers, request.headers):
             if source:
                 for name, value in source.items():
-                    headers[name if name.__class__ is str else to_native_string(name)] = value
+                    headers[name if name.__class__ is str else to_native_string(name)] = value  # type: ignore[no-untyped-call]
         dropped = None
         valid = self._valid_headers
         for header in headers.lower_items():
@@ -164,10 +221,15 @@ class RequestsClient(HttpClient):
                 continue
             try:
                 known = header in valid
-            except TypeError:  # an unhashable value: let requests say what is wrong with it
+            except TypeError:  # an unhashable value: let the check say what is wrong with it
                 known = False
             if not known:
-                check_header_validity(header)  # raises InvalidHeader for CR/LF, bad types...
+                problem = _header_problem(header)
+                if problem is not None:
+                    # The value may be a secret: only the name (as the caller spelled it) is shown.
+                    spelled = next((key for key in headers if key.lower() == name), name)
+                    shown = APIHelper.clean_text(spelled, 100) if isinstance(spelled, str) else repr(spelled)
+                    raise ValueError(f"The request header {shown!r} {problem}; nothing was sent")
                 if name not in _UNCACHED_HEADERS:
                     if len(valid) >= _HEADER_CACHE_SIZE:
                         valid.clear()
@@ -180,9 +242,9 @@ class RequestsClient(HttpClient):
         jar = session.cookies
         if len(jar):
             # A copy, as requests makes: the Cookie header is computed from it and redirects add to it.
-            p.prepare_cookies(merge_cookies(RequestsCookieJar(), jar))
+            p.prepare_cookies(merge_cookies(RequestsCookieJar(), jar))  # type: ignore[no-untyped-call]
         else:
-            p._cookies = RequestsCookieJar()  # what prepare_cookies leaves for redirects; no header to add
+            p._cookies = RequestsCookieJar()  # type: ignore[attr-defined]  # what prepare_cookies leaves for redirects; no header to add
 
         if request.parameters or request.files:
             p.prepare_body(request.parameters, request.files)
@@ -198,27 +260,135 @@ class RequestsClient(HttpClient):
             p.prepare_hooks(hooks)
         return p
 
+    def _exchange(
+        self, request: HttpRequest, prepared: requests.PreparedRequest, timeout: float, deadline: float
+    ) -> requests.Response:
+        """Send ``prepared`` and follow the redirects ``request`` allows; return the last answer.
+
+        Every hop is checked here, not by requests: ``Authorization`` and ``Proxy-Authorization``
+        go only to the origin (scheme, host, port) they were set for, or its https upgrade;
+        ``~/.netrc`` is never read; only http(s) targets are followed; 301/302 turn a POST into a
+        GET and 303 anything but HEAD, as requests and browsers do; at most ``max_redirects`` hops.
+        """
+        session = self.session
+        follow = getattr(request, "follow_redirects", True)
+        hops = 0
+        while True:
+            try:
+                return session.send(
+                    prepared,
+                    stream=True,
+                    timeout=timeout,
+                    allow_redirects=False,
+                    **self._settings_for(cast(str, prepared.url)),
+                )
+            except _Redirected as redirected:
+                response = redirected.response
+            # Session.send stopped at our hook, before it stored the answer's cookies.
+            extract_cookies_to_jar(session.cookies, prepared, response.raw)  # type: ignore[no-untyped-call]
+            if not follow:
+                return response  # the caller turns the 3xx into its own error
+            body = self._read_body(response, request.query_url, deadline)  # frees the connection
+            target = _redirect_target(response, cast(str, prepared.url))
+            if target is None:
+                raise APIException(
+                    f"The server redirected to a URL that cannot be followed "
+                    f"({APIHelper.clean_text(response.headers.get('Location'), 200)!r})",
+                    _http_response(response, body, request),
+                )
+            hops += 1
+            if hops > session.max_redirects:
+                raise APIException(
+                    f"More than {session.max_redirects} redirects", _http_response(response, body, request)
+                )
+            prepared = _next_hop(session, prepared, response, target)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise requests.exceptions.ReadTimeout("no final answer within the timeout")
+            timeout = min(timeout, remaining)
+
     def _settings_for(self, url: str) -> dict[str, Any]:
+        """``proxies``, ``verify`` and ``cert`` for ``url``, as ``Session.request`` would compute them."""
+        session = self.session
         scheme, _, rest = url.partition("://")
-        key = (scheme, rest.split("/", 1)[0])
-        settings = self._send_settings.get(key)
+        trust_env = session.trust_env
+        env = tuple(map(_env_get, _ENV_KEYS)) if trust_env else None
+        proxies = session.proxies
+        key = (
+            scheme,
+            rest.split("/", 1)[0],
+            trust_env,
+            env,
+            session.verify,
+            session.cert,
+            tuple(proxies.items()) if proxies else None,
+        )
+        try:
+            settings = self._send_settings.get(key)
+        except TypeError:  # an unhashable setting (a cert given as a list): compute it every time
+            return self._compute_settings(url)
         if settings is None:
-            settings = self.session.merge_environment_settings(url, self._proxies or {}, True, self._verify, None)
-            settings.pop("stream", None)
+            settings = self._compute_settings(url)
+            if len(self._send_settings) >= _SETTINGS_CACHE_SIZE:
+                self._send_settings.clear()
             self._send_settings[key] = settings
         return settings
 
+    def _compute_settings(self, url: str) -> dict[str, Any]:
+        # A copy: merge_environment_settings adds the environment's proxies to the dict it is given.
+        proxies = dict(self._proxies) if self._proxies else {}
+        settings: dict[str, Any] = dict(self.session.merge_environment_settings(url, proxies, True, self._verify, None))
+        del settings["stream"]  # the client streams every body itself
+        return settings
+
     def _read_body(self, response: requests.Response, url: str, deadline: float) -> bytes:
+        """Read the whole body against one deadline and the size cap, then free the connection."""
         limit = self.max_response_bytes
-        length = response.headers.get("Content-Length")
-        if (
-            length is not None
-            and length.isdigit()
-            and int(length) > limit
-            and "Content-Encoding" not in response.headers
-        ):
-            response.close()
-            raise ResponseTooLargeException(url, limit)
+        headers = response.headers
+        length = headers.get("Content-Length")
+        expected = -1  # bytes that complete the body, when the headers say so
+        if length is not None and length.isdigit() and "Content-Encoding" not in headers:
+            expected = int(length)
+            if expected > limit:
+                response.close()
+                raise ResponseTooLargeException(url, limit)
+        raw = response.raw
+        read1 = getattr(raw, "read1", None)  # urllib3 2: at most one recv() per call
+        if read1 is None:
+            return self._read_chunks(response, url, deadline)
+        sock = _socket_of(raw)
+        chunks = []
+        size = 0
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise requests.exceptions.ReadTimeout("body not complete within the timeout")
+                if sock is not None:
+                    # One deadline for the whole body: each recv() may wait only for what is left.
+                    try:
+                        sock.settimeout(remaining)
+                    except OSError:  # closed once the last byte arrived: nothing left to wait for
+                        sock = None
+                chunk = read1(_CHUNK, decode_content=True)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > limit:
+                    raise ResponseTooLargeException(url, limit)
+                chunks.append(chunk)
+                if size == expected:
+                    break  # complete: no need for the read that would return b""
+        except BaseException:
+            response.close()  # a half-read connection is never reused
+            raise
+        response._content_consumed = True  # type: ignore[attr-defined]  # fully read: close() hands the connection back to the pool
+        response.close()
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def _read_chunks(self, response: requests.Response, url: str, deadline: float) -> bytes:
+        """The body of a response without ``read1`` (urllib3 1.x, a custom adapter's raw)."""
+        limit = self.max_response_bytes
         chunks = []
         size = 0
         for chunk in response.iter_content(_CHUNK):
@@ -226,11 +396,11 @@ class RequestsClient(HttpClient):
             if size > limit:
                 response.close()
                 raise ResponseTooLargeException(url, limit)
-            if time.monotonic() > deadline + 1:
-                response.close()  # a body that trickles in forever must not hang the caller
+            if time.monotonic() > deadline:
+                response.close()
                 raise requests.exceptions.ReadTimeout("body not complete within the timeout")
             chunks.append(chunk)
-        response.close()  # fully read: this hands the connection back to the pool
+        response.close()
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def _forget_parent_connections(self) -> None:
@@ -250,6 +420,42 @@ class RequestsClient(HttpClient):
             self.session.close()
 
 
+def _header_problem(header: tuple[Any, Any]) -> Optional[str]:
+    """What makes a header unsendable, in words (None when it is fine).
+
+    requests' own check (CR/LF, leading whitespace, not str or bytes), plus what ``http.client``
+    would fail on only while sending: a value outside Latin-1, a name outside ASCII.
+    """
+    name, value = header
+    try:
+        check_header_validity(header)
+    except requests.exceptions.InvalidHeader:
+        return "holds a line break or leading whitespace, or is not text"
+    if isinstance(value, str) and not _encodes(value, "latin-1"):
+        return "has characters outside Latin-1, which HTTP headers cannot carry"
+    if isinstance(name, str) and not _encodes(name, "ascii"):
+        return "has a name that is not ASCII"
+    return None
+
+
+def _encodes(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except UnicodeError:
+        return False
+    return True
+
+
+def _socket_of(raw: Any) -> Optional[socket.socket]:
+    """The socket a urllib3 response reads from, or None (no socket: a stub or mock adapter)."""
+    sock = getattr(getattr(raw, "_connection", None), "sock", None)
+    if sock is None:
+        # "Connection: close": urllib3 let go of the connection, http.client's file still reads it.
+        buffered = getattr(getattr(raw, "_fp", None), "fp", None)
+        sock = getattr(getattr(buffered, "raw", None), "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None
+
+
 def _charset(response: requests.Response) -> Optional[str]:
     content_type = response.headers.get("Content-Type", "")
     if "charset=" not in content_type.lower():
@@ -257,27 +463,173 @@ def _charset(response: requests.Response) -> Optional[str]:
     return requests.utils.get_encoding_from_headers(response.headers)
 
 
-def _cause_name(exc: BaseException) -> str:
-    """The innermost cause's class, e.g. ``NewConnectionError``; never its text, which may be long."""
-    seen = exc
-    while True:
-        inner = getattr(seen, "reason", None) or (
-            seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
-        )
-        if inner is None or inner is seen:
-            return type(seen).__name__
-        seen = inner
-
-
-def _failed_before_sending(exc: requests.exceptions.ConnectionError) -> bool:
-    """True when the connection was never made (refused, DNS), so nothing reached the server."""
-    from urllib3 import exceptions as urllib3_exceptions
-
-    never_connected = tuple(
-        getattr(urllib3_exceptions, name)
-        for name in ("NewConnectionError", "NameResolutionError")
-        if hasattr(urllib3_exceptions, name)  # NameResolutionError is urllib3 2 only
+def _http_response(response: requests.Response, body: bytes, request: HttpRequest) -> HttpResponse:
+    return HttpResponse(
+        response.status_code, response.reason, response.headers, body, request, encoding=_charset(response)
     )
-    inner = exc.args[0] if exc.args else None
-    reason = getattr(inner, "reason", inner)
-    return isinstance(reason, never_connected)
+
+
+# ----------------------------------------------------------------------------------- redirects
+
+
+def _redirect_target(response: requests.Response, previous_url: str) -> Optional[str]:
+    """The absolute, prepared URL a 3xx points to; None when it is not a valid http(s) URL.
+
+    The same resolution as requests' ``resolve_redirects`` (UTF-8 sent as Latin-1, scheme-relative
+    and relative references, re-quoting), without its ``ValueError`` escaping for a bad one.
+    """
+    location = response.headers.get("Location") or ""
+    try:
+        try:
+            location = location.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            pass  # not UTF-8: keep the Latin-1 reading
+        if location.startswith("//"):
+            location = urlsplit(previous_url).scheme + ":" + location
+        parts = urlsplit(location)
+        if not parts.netloc:
+            if parts.scheme:
+                return None  # "http://", "https:/path": a scheme without a host
+            location = urljoin(previous_url, requote_uri(location))
+        probe = requests.PreparedRequest()
+        probe.prepare_url(location, None)
+        target = probe.url
+        if urlsplit(target).scheme.lower() not in _DEFAULT_PORTS:
+            return None  # file:, ftp:, javascript: ... never
+        return target
+    except ValueError:  # urlsplit's "Invalid IPv6 URL", requests' InvalidURL and MissingSchema
+        return None
+
+
+def _origin(url: str) -> tuple[str, str, Optional[int]]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or ""), parts.port or _DEFAULT_PORTS.get(scheme)
+
+
+def _keeps_credentials(old_url: str, new_url: str) -> bool:
+    """True when ``new_url`` is the same origin as ``old_url``, or its https upgrade on the standard ports."""
+    old, new = _origin(old_url), _origin(new_url)
+    if old == new:
+        return True
+    return old[0] == "http" and old[2] == 80 and new == ("https", old[1], 443)
+
+
+def _next_hop(
+    session: requests.Session, prepared: requests.PreparedRequest, response: requests.Response, target: str
+) -> requests.PreparedRequest:
+    """The request for the next hop: method, body, credentials and cookies as the redirect allows."""
+    following = prepared.copy()
+    status = response.status_code
+    method = following.method
+    if (status in (302, 303) and method != "HEAD") or (status == 301 and method == "POST"):
+        following.method = "GET"
+    headers = following.headers
+    if status not in (307, 308):  # only these two repeat the body
+        for name in ("Content-Length", "Content-Type", "Transfer-Encoding"):
+            headers.pop(name, None)
+        following.body = None
+    if not _keeps_credentials(cast(str, prepared.url), target):
+        for name in _ORIGIN_HEADERS:
+            headers.pop(name, None)
+    following.url = target
+    headers.pop("Cookie", None)
+    jar = following._cookies  # type: ignore[attr-defined]
+    extract_cookies_to_jar(jar, prepared, response.raw)  # type: ignore[no-untyped-call]
+    merge_cookies(jar, session.cookies)  # type: ignore[no-untyped-call]
+    following.prepare_cookies(jar)
+    return following
+
+
+# ----------------------------------------------------------------------------------- errors in words
+
+
+def _transport_error(exc: BaseException, url: str, timeout: float) -> APIConnectionException:
+    """The SDK exception for a transport failure, saying what happened in words."""
+    chain = _chain(exc)
+    connecting = any(isinstance(e, urllib3_exceptions.ConnectTimeoutError) for e in chain)  # NewConnectionError too
+    if any(isinstance(e, requests.exceptions.ConnectTimeout) for e in chain) or (
+        connecting and any(isinstance(e, TimeoutError) for e in chain)  # an OS-level ETIMEDOUT
+    ):
+        return APITimeoutException(f"Timed out connecting after {timeout}s", url, request_sent=False)
+    if any(
+        isinstance(e, (requests.exceptions.Timeout, urllib3_exceptions.ReadTimeoutError, TimeoutError)) for e in chain
+    ):
+        return APITimeoutException(f"Timed out: no complete answer within {timeout}s", url)
+    words, sent = _describe(chain)
+    return APIConnectionException(words, url, request_sent=sent)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and every exception behind it (``reason``, ``args``, ``__cause__``, ``__context__``).
+
+    Only exception objects are followed (``ssl.SSLError.reason`` is a string), each once.
+    """
+    found: list[BaseException] = []
+    pending: list[Any] = [exc]
+    while pending and len(found) < 32:
+        current = pending.pop(0)
+        if not isinstance(current, BaseException) or any(current is seen for seen in found):
+            continue
+        found.append(current)
+        pending.append(getattr(current, "reason", None))
+        pending.extend(arg for arg in current.args[:3] if isinstance(arg, BaseException))
+        pending.append(current.__cause__)
+        pending.append(current.__context__)
+    return found
+
+
+def _describe(chain: list[BaseException]) -> tuple[str, bool]:
+    """Words for the innermost known cause in ``chain``, and whether the request may have been sent."""
+
+    def first(*types: type) -> Any:
+        return next((e for e in chain if isinstance(e, types)), None)
+
+    cert = first(ssl.SSLCertVerificationError, ssl.CertificateError)
+    if cert is not None:
+        detail = APIHelper.clean_text(getattr(cert, "verify_message", None) or "", 120)
+        return f"TLS certificate not trusted{f' ({detail})' if detail else ''}", False
+    tls = first(ssl.SSLError, urllib3_exceptions.SSLError, requests.exceptions.SSLError)
+    if tls is not None:
+        reason = next((e.reason for e in chain if isinstance(e, ssl.SSLError) and isinstance(e.reason, str)), None)
+        hint = (
+            " (is the server speaking plain HTTP?)"
+            if reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE")
+            else ""
+        )
+        shown = f": {reason.replace('_', ' ').lower()}" if reason else ""
+        return f"TLS handshake failed{shown}{hint}", False
+    if first(urllib3_exceptions.NameResolutionError, socket.gaierror) is not None:
+        return "Name not resolved (DNS lookup failed)", False
+    if first(urllib3_exceptions.ProxyError, requests.exceptions.ProxyError) is not None:
+        inner, sent = _describe(
+            [e for e in chain if not isinstance(e, (urllib3_exceptions.ProxyError, requests.exceptions.ProxyError))]
+        )
+        return f"Proxy failed: {inner[0].lower()}{inner[1:]}", sent
+    if first(ConnectionRefusedError) is not None:
+        return "Connection refused", False
+    os_error = first(OSError)
+    if os_error is not None and getattr(os_error, "errno", None) in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return "Network or host unreachable", False
+    if first(urllib3_exceptions.NewConnectionError) is not None:
+        return "Could not connect", False
+    if first(urllib3_exceptions.InvalidChunkLength, requests.exceptions.ChunkedEncodingError) is not None:
+        return "The server sent a broken chunked body", True
+    if first(urllib3_exceptions.IncompleteRead, http.client.IncompleteRead) is not None:
+        return "The body ended early (the server closed the connection or broke the chunked framing)", True
+    if first(urllib3_exceptions.DecodeError, requests.exceptions.ContentDecodingError) is not None:
+        return "The body could not be decompressed (bad Content-Encoding data)", True
+    if first(urllib3_exceptions.InvalidHeader, requests.exceptions.InvalidHeader) is not None:
+        return "The server sent an invalid header (such as two different Content-Length values)", True
+    if first(http.client.LineTooLong) is not None:
+        return "The server sent a header line that is too long", True
+    if first(http.client.RemoteDisconnected, ConnectionResetError, ConnectionAbortedError, BrokenPipeError) is not None:
+        return "The server closed the connection", True
+    if first(http.client.BadStatusLine) is not None:
+        return "The server's answer is not HTTP", True
+    if first(http.client.HTTPException) is not None:
+        return "The server's answer could not be read as HTTP", True
+    if first(urllib3_exceptions.LocationValueError, requests.exceptions.InvalidURL) is not None:
+        return "The URL is not valid", False
+    innermost = chain[-1] if chain else None
+    return f"Connection failed ({type(innermost).__name__})", True
