@@ -6,7 +6,7 @@ import random
 import re
 import time
 from collections.abc import Mapping
-from typing import Any, Generic, Optional, TypeVar
+from typing import Any, Callable, Generic, Optional, TypeVar
 from urllib.parse import urlsplit
 
 from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
@@ -32,8 +32,6 @@ _HTTP_DATE = re.compile(
     r"|[A-Za-z]+, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT$"
     r"|[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$"
 )
-
-_sleep = time.sleep  # a module attribute so tests can record waits instead of waiting
 
 # Statuses after which a token request may be repeated: the server said "not now", not "no".
 _TOKEN_RETRY_STATUSES = frozenset({429, 503})
@@ -86,13 +84,26 @@ class CallPipeline:
     """Turns an ``Endpoint`` plus arguments into a model or a typed exception.
 
     One instance per client. It holds no token: the auth manager (``auth``) does.
+
+    Args:
+        config: the client's configuration.
+        http_client: the transport.
+        sleep: how to wait between retries (``time.sleep``); tests pass one that records.
     """
 
-    def __init__(self, config: Configuration, http_client: HttpClient) -> None:
+    def __init__(
+        self, config: Configuration, http_client: HttpClient, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.config = config
         self.http_client = http_client
         self.auth: Optional[Auth] = None  # the auth manager, wired by the client after construction
+        self._sleep = sleep
         self._urls: dict[Endpoint[Any], str] = {}
+
+    @staticmethod
+    def _jitter() -> float:
+        """The share of a back-off step to wait: half to all of it, so clients do not retry in step."""
+        return random.uniform(0.5, 1.0)
 
     def call(
         self,
@@ -145,7 +156,7 @@ class CallPipeline:
         self._urls[endpoint] = url
         return url
 
-    def _send(self, request: HttpRequest, endpoint: Endpoint) -> HttpResponse:
+    def _send(self, request: HttpRequest, endpoint: Endpoint[Any]) -> HttpResponse:
         """Send with the retry policy; callbacks see every attempt.
 
         A request that carries credentials is never redirected: the password, client secret or
@@ -195,11 +206,11 @@ class CallPipeline:
                 if delay is None:
                     return response
             attempt += 1
-            _sleep(delay)
+            self._sleep(delay)
 
     def _retry_delay(
         self,
-        endpoint: Endpoint,
+        endpoint: Endpoint[Any],
         attempt: int,
         response: Optional[HttpResponse],
         error: Optional[APIConnectionException],
@@ -217,6 +228,8 @@ class CallPipeline:
             retry = not error.request_sent or (
                 endpoint.method in config.retry_methods and not endpoint.sends_credentials
             )
+        elif response is None:
+            return None
         elif endpoint.sends_credentials:
             retry = response.status_code in _TOKEN_RETRY_STATUSES
         else:
@@ -226,7 +239,7 @@ class CallPipeline:
         delay = _retry_after(response) if response is not None else None
         if delay is None:
             # Exponential back-off with jitter (half to all of each step), so clients do not retry in step.
-            delay = config.backoff_factor * (2**attempt) * random.uniform(0.5, 1.0)
+            delay = config.backoff_factor * (2**attempt) * self._jitter()
         delay = min(delay, config.max_retry_wait)
         logger.debug(
             "Retrying %s %s in %.2fs (attempt %d of %d, %s)",

@@ -27,7 +27,12 @@ from tests.conftest import (
 @pytest.fixture
 def waits(monkeypatch):
     recorded = []
-    monkeypatch.setattr(base_controller, "_sleep", recorded.append)
+    build = base_controller.CallPipeline.__init__
+
+    def recording_waits(self, config, http_client, *, sleep=recorded.append):
+        build(self, config, http_client, sleep=sleep)
+
+    monkeypatch.setattr(base_controller.CallPipeline, "__init__", recording_waits)
     return recorded
 
 
