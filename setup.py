@@ -20,7 +20,12 @@ setup(
         for line in (HERE / "requirements.txt").read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     ],
-    extras_require={"redis": ["redis>=5"]},  # RedisTokenStore
+    extras_require={"redis": ["redis>=5"], "testing": ["responses>=0.24"]},
+    entry_points={
+        "console_scripts": ["mdnotes = mdnotesropcgwithoutauthscopes.cli:main"],
+        # The testing kit's pytest plugin: its fixtures are there as soon as the package is installed.
+        "pytest11": ["mdnotes = mdnotesropcgwithoutauthscopes.testing.pytest_plugin"],
+    },
     classifiers=[
         "Programming Language :: Python :: 3",
         "License :: OSI Approved :: MIT License",

@@ -193,10 +193,8 @@ class _LoggingState:
 @pytest.fixture(scope="module")
 def reference_server():
     """The MdNotes reference server on a free port, with the demo credentials; stopped at the end."""
-    try:
-        from mdnotes_server import start_server
-    except ImportError as exc:  # pragma: no cover - the server is part of this repository
-        pytest.fail(f"the reference server package mdnotes_server cannot be imported: {exc}")
+    from mdnotesropcgwithoutauthscopes.testing import start_server
+
     server = start_server(
         port=0,
         token_lifetime=3600,

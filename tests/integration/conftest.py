@@ -2,9 +2,8 @@
 
 import pytest
 
-from mdnotes_server import start_server
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials
-from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import MdnotesropcgwithoutauthscopesClient
+from mdnotesropcgwithoutauthscopes.testing import client_for as kit_client_for
 
 DEMO = dict(
     client_id="demo client:+%/é",
@@ -15,20 +14,13 @@ DEMO = dict(
 
 
 @pytest.fixture
-def start():
-    """Start servers with the given settings; every one is stopped after the test."""
-    started = []
+def start(mdnotes_server_factory):
+    """Start servers (the kit's pytest plugin) with the given settings; every one is stopped after the test."""
 
     def _start(**settings):
-        options = dict(DEMO, port=0, enable_faults=True)
-        options.update(settings)
-        server = start_server(**options)
-        started.append(server)
-        return server
+        return mdnotes_server_factory(**{**DEMO, "enable_faults": True, **settings})
 
-    yield _start
-    for server in started:
-        server.stop()
+    return _start
 
 
 @pytest.fixture
@@ -51,6 +43,4 @@ def credentials(**changes):
 
 def client_for(server, creds=None, **settings):
     """A client of ``server``."""
-    return MdnotesropcgwithoutauthscopesClient(
-        base_uri=server.base_uri, resource_owner_auth_credentials=creds or credentials(), **settings
-    )
+    return kit_client_for(server, credentials=creds or credentials(), **settings)

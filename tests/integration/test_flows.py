@@ -1,6 +1,8 @@
 """The SDK's whole job against the reference server, over real sockets."""
 
 import json
+import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -121,15 +123,9 @@ def test_one_connection_for_many_sequential_calls(server):
 
 
 def test_complete_example_runs_and_prints_no_secret(tmp_path):
+    db = tmp_path / "tokens.sqlite3"
     result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "examples" / "complete_example.py"),
-            "--token-lifetime",
-            "1",
-            "--db",
-            str(tmp_path / "tokens.sqlite3"),
-        ],
+        [sys.executable, str(REPO / "examples" / "complete_example.py"), "--token-lifetime", "1", "--db", str(db)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -138,11 +134,22 @@ def test_complete_example_runs_and_prints_no_secret(tmp_path):
     out = result.stdout
     for marker in ("Step 1", "Step 2", "Step 3", "Step 4", "invalid_grant", "o_auth_on_token_update"):
         assert marker in out
-    stored = json.loads(
-        __import__("sqlite3")
-        .connect(tmp_path / "tokens.sqlite3")
-        .execute("SELECT token FROM oauth_token")
-        .fetchone()[0]
-    )
+    assert "password grants 1, refresh grants 1" in out  # two clients, one store: one refresh between them
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    (stored,) = [json.loads(v) for (v,) in sqlite3.connect(db).execute("SELECT value FROM tokens")]
     for secret in ("demo-secret", "demo-password", stored["access_token"], stored["refresh_token"]):
         assert secret not in out and secret not in result.stderr
+
+
+def test_complete_example_against_a_running_server_skips_the_wait_and_cleans_up(server):
+    result = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "complete_example.py"), "--base-uri", server.base_uri]
+        + [f"--{name.replace('_', '-')}={value}" for name, value in DEMO.items()],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "skipped: with --base-uri" in result.stdout
+    removed = [line for line in result.stdout.splitlines() if line.startswith("Removed the temporary token file")]
+    assert removed and not Path(removed[0].rsplit(" ", 1)[1]).exists()

@@ -17,9 +17,9 @@ from urllib.parse import quote_plus
 import pytest
 import requests
 
-from mdnotes_server import MdNotesServer, start_server
-from mdnotes_server import handler as handler_module
-from mdnotes_server.handler import is_loopback
+from mdnotesropcgwithoutauthscopes.testing import MdNotesServer, start_server
+from mdnotesropcgwithoutauthscopes.testing.server import handler as handler_module
+from mdnotesropcgwithoutauthscopes.testing.server.handler import is_loopback
 
 CLIENT_ID = "demo-client"
 CLIENT_SECRET = "demo-secret"
@@ -103,12 +103,16 @@ def test_password_grant_returns_bearer_token_without_scope(server: MdNotesServer
     assert body["access_token"] != body["refresh_token"]
     assert server.stats() == {
         "token_requests": 1,
+        "password_grant_requests": 1,
+        "refresh_grant_requests": 0,
         "password_grants": 1,
         "refresh_grants": 0,
-        "api_requests": 0,
-        "connections": 1,
         "failed_token_requests": 0,
         "reused_refresh_tokens": 0,
+        "api_requests": 0,
+        "status_requests": 0,
+        "user_requests": 0,
+        "connections": 1,
     }
 
 

@@ -274,18 +274,15 @@ class OAuth2:
     def _current(self, obtained: list[OAuthToken]) -> _TokenState:
         """The state to send with: the current one while valid (renewing early in the background)."""
         state = self._state
-        if state is not None:
-            deadline = state.deadline
-            if deadline is None:
-                return state
-            now = self._clock()
-            if now < deadline:
-                if state.renew_at is not None and now >= state.renew_at:
-                    self._start_early_renewal(state, now)
-                return state
-        state, token = self._renew(state, early=False)
-        if token is not None:
-            obtained.append(token)
+        if state is not None and state.deadline is None:
+            return state
+        now = self._clock()
+        if state is None or (state.deadline is not None and now >= state.deadline):
+            state, token = self._renew(state, early=False)
+            if token is not None:
+                obtained.append(token)
+        if state.renew_at is not None and now >= state.renew_at:
+            self._start_early_renewal(state, now)  # also for a token adopted from the store in its window
         return state
 
     def _renew_refused(self, refused: _TokenState, response: HttpResponse, obtained: list[OAuthToken]) -> _TokenState:
@@ -396,10 +393,10 @@ class OAuth2:
 
     def _start_early_renewal(self, state: _TokenState, now: float) -> None:
         """Start one background renewal of ``state`` unless one runs or a failed one is pausing."""
+        if self._pid != os.getpid():
+            self._locked()  # a forked child: the parent's renewal thread was not copied
         if self._early_running or now < self._early_not_before:
             return
-        if self._pid != os.getpid():
-            self._locked()
         if not self._early_guard.acquire(blocking=False):
             return
         try:
@@ -408,8 +405,10 @@ class OAuth2:
             self._early_running = True
         finally:
             self._early_guard.release()
-        # A short-lived daemon thread: it ends with its renewal and never holds up interpreter exit.
-        worker = threading.Thread(target=self._renew_early, args=(state,), name="mdnotes-token-renewal", daemon=True)
+        # A short-lived thread: it ends with its renewal. It is not a daemon, so an interpreter that
+        # exits meanwhile waits for it: killing it mid-request could lose a rotated refresh token
+        # that the server already spent, and the next refresh would be refused.
+        worker = threading.Thread(target=self._renew_early, args=(state,), name="mdnotes-token-renewal", daemon=False)
         try:
             worker.start()
         except RuntimeError:  # interpreter shutting down: no new threads; the token is still valid
@@ -667,7 +666,7 @@ class OAuth2:
     def _store_answered(self) -> None:
         if self._store_failing:
             self._store_failing = False
-            logger.warning("The token store answers again; the shared token is used from now on")
+            logger.info("The token store answers again; the shared token is used from now on")
 
     # ----------------------------------------------------------------- plumbing
 

@@ -19,7 +19,7 @@ class TokenError(Exception):
 
 
 class RefreshTokenReused(TokenError):
-    """A refresh token was presented a second time; its whole family has been revoked."""
+    """A rotated (already used) refresh token came back; its whole token family is now revoked."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class TokenStore:
         refresh_lifetime: float = REFRESH_TOKEN_LIFETIME,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        # Read and replaced without the lock: a float attribute swap is atomic, and a token issued
+        # while it changes may get either lifetime.
         self.access_lifetime = access_lifetime
         self._refresh_lifetime = refresh_lifetime
         self._clock = clock
@@ -62,11 +64,18 @@ class TokenStore:
         with self._lock:
             return self._issue_locked(client_id, username, secrets.token_hex(8))
 
-    def rotate(self, refresh_token: str, client_id: str) -> IssuedTokens:
-        """Exchange a refresh token for a new pair in the same family.
+    def rotate(self, refresh_token: str, client_id: str, *, rotate: bool = True) -> IssuedTokens:
+        """Exchange a refresh token for a new access token in the same family.
+
+        Args:
+            refresh_token: the refresh token the client sent.
+            client_id: the authenticated client.
+            rotate: issue a new refresh token and retire this one (reuse then revokes the family);
+                ``False`` keeps this refresh token valid and returns it again.
 
         Raises:
-            TokenError: the token is unknown, belongs to another client, expired or was used.
+            RefreshTokenReused: the token was already exchanged (its family is now revoked).
+            TokenError: the token is unknown, belongs to another client or expired.
         """
         with self._lock:
             grant = self._refresh.get(refresh_token)
@@ -79,6 +88,9 @@ class TokenStore:
                 raise RefreshTokenReused("The refresh token was already used; its token family is revoked")
             if grant.expires_at <= self._clock():
                 raise TokenError("The refresh token expired")
+            if not rotate:
+                access_token = self._issue_access_locked(grant)
+                return IssuedTokens(access_token, refresh_token)
             grant.used = True
             return self._issue_locked(client_id, grant.username, grant.family)
 
@@ -96,6 +108,15 @@ class TokenStore:
                 raise TokenError("The access token expired")
             return grant.username
 
+    def expire_access_tokens(self) -> int:
+        """Make every access token issued so far expired now; return how many were still live."""
+        with self._lock:
+            now = self._clock()
+            live = [grant for grant in self._access.values() if grant.expires_at > now]
+            for grant in live:
+                grant.expires_at = now
+            return len(live)
+
     def revoke_access_tokens(self) -> int:
         """Revoke every access token (refresh tokens keep working); return how many there were."""
         with self._lock:
@@ -107,10 +128,17 @@ class TokenStore:
         now = self._clock()
         if now >= self._next_prune:
             self._prune_locked(now)
-        issued = IssuedTokens(secrets.token_urlsafe(32), secrets.token_urlsafe(32))
-        self._access[issued.access_token] = _Grant(client_id, username, family, now + self.access_lifetime)
-        self._refresh[issued.refresh_token] = _Grant(client_id, username, family, now + self._refresh_lifetime)
+        grant = _Grant(client_id, username, family, now + self._refresh_lifetime)
+        issued = IssuedTokens(self._issue_access_locked(grant), secrets.token_urlsafe(32))
+        self._refresh[issued.refresh_token] = grant
         return issued
+
+    def _issue_access_locked(self, refresh_grant: _Grant) -> str:
+        """A new access token for the same client, user and family as ``refresh_grant``."""
+        token = secrets.token_urlsafe(32)
+        expires_at = self._clock() + self.access_lifetime
+        self._access[token] = _Grant(refresh_grant.client_id, refresh_grant.username, refresh_grant.family, expires_at)
+        return token
 
     def _prune_locked(self, now: float) -> None:
         self._discard_locked(lambda grant: grant.expires_at + _PRUNE_INTERVAL <= now)

@@ -2,92 +2,31 @@
 
 from __future__ import annotations
 
-import platform
 import socket
 import socketserver
 import sys
 import threading
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from collections.abc import Sequence
 from http.server import ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Optional, Union
+from typing import Any, Optional
 
+from .config import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_HOST,
+    DEFAULT_PASSWORD,
+    DEFAULT_PORT,
+    DEFAULT_TOKEN_LIFETIME,
+    DEFAULT_USERNAME,
+    ServerConfig,
+    ServerUser,
+    users_tuple,
+)
 from .faults import FaultInjector, FaultSettings, RetryAfter
 from .handler import BASE_PATHS, RequestHandler
-from .tokens import TokenStore
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 3000
-DEFAULT_TOKEN_LIFETIME = 3600.0
-DEFAULT_CLIENT_ID = "demo-client"
-DEFAULT_CLIENT_SECRET = "demo-secret"
-DEFAULT_USERNAME = "demo@example.com"
-DEFAULT_PASSWORD = "demo-password"
-STAT_NAMES = (
-    "token_requests",
-    "password_grants",
-    "refresh_grants",
-    "api_requests",
-    "connections",
-    "failed_token_requests",
-    "reused_refresh_tokens",
-)
-
-
-@dataclass(frozen=True)
-class ServerConfig:
-    """Everything a server is started with."""
-
-    host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT
-    token_lifetime: float = DEFAULT_TOKEN_LIFETIME
-    client_id: str = DEFAULT_CLIENT_ID
-    client_secret: str = DEFAULT_CLIENT_SECRET
-    username: str = DEFAULT_USERNAME
-    password: str = DEFAULT_PASSWORD
-    enable_faults: bool = False
-    verbose: bool = False
-
-    def __post_init__(self) -> None:
-        if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 <= self.port <= 65535:
-            raise ValueError(f"port must be an int from 0 to 65535, not {self.port!r}")
-        if isinstance(self.token_lifetime, bool) or not isinstance(self.token_lifetime, (int, float)):
-            raise TypeError("token_lifetime must be a number of seconds")
-        if not self.token_lifetime > 0:
-            raise ValueError("token_lifetime must be positive")
-        for name in ("client_id", "client_secret", "username", "password"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise ValueError(f"{name} must be a non-empty string")
-
-    @property
-    def expires_in(self) -> Union[int, float]:
-        """``expires_in`` as sent: an int when the lifetime is whole seconds, else a float."""
-        lifetime = float(self.token_lifetime)
-        return int(lifetime) if lifetime.is_integer() else lifetime
-
-
-class Counters:
-    """Thread-safe request counters behind ``MdNotesServer.stats()``."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._values = dict.fromkeys(STAT_NAMES, 0)
-
-    def increment(self, name: str) -> None:
-        """Add one to a counter."""
-        with self._lock:
-            self._values[name] += 1
-
-    def snapshot(self) -> dict[str, int]:
-        """A copy of every counter."""
-        with self._lock:
-            return dict(self._values)
-
-    def reset(self) -> None:
-        """Set every counter to zero."""
-        with self._lock:
-            self._values = dict.fromkeys(STAT_NAMES, 0)
+from .state import ServerState
+from .stats import SERVER_STAT_NAMES, ServerStats
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -98,7 +37,7 @@ class _HTTPServer(ThreadingHTTPServer):
     # and Linux then resets some of them.
     request_queue_size = 128
 
-    def __init__(self, app: "MdNotesServer") -> None:
+    def __init__(self, app: MdNotesServer) -> None:
         self.app = app
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
@@ -110,7 +49,7 @@ class _HTTPServer(ThreadingHTTPServer):
         # HTTPServer.server_bind() calls socket.getfqdn(), a reverse DNS lookup that can stall
         # start-up for seconds; nothing here needs the name.
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        self.server_name, self.server_port = self.server_address[:2]  # type: ignore[assignment]
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:
@@ -139,22 +78,91 @@ class _HTTPServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class MdNotesServer:
-    """One reference server: its own tokens, faults and stats, served from a daemon thread."""
+class MdNotesServer(ServerState):
+    """One reference server: its own users, tokens, faults and stats, served from a daemon thread.
 
-    def __init__(self, config: Optional[ServerConfig] = None) -> None:
-        self.config = config or ServerConfig()
-        self.tokens = TokenStore(float(self.config.token_lifetime))
+    As a context manager it starts on entry (unless already started) and stops on exit::
+
+        with MdNotesServer(token_lifetime=2) as server:
+            client = MdnotesropcgwithoutauthscopesClient(base_uri=server.base_uri, ...)
+
+    Args:
+        host: the address to listen on; keep it on loopback.
+        port: the port; 0 (the default here) picks a free one, see ``port`` after start.
+        token_lifetime: access token lifetime in seconds (fractions allowed).
+        client_id: the one OAuth client's id.
+        client_secret: its secret.
+        username: the first user's username (``GET /user`` shows it as ``email``).
+        password: the first user's password.
+        users: more users, as ``ServerUser`` values.
+        rotate_refresh_tokens: each refresh issues a new refresh token and retires the old one
+            (reusing a retired one revokes its token family); ``False`` keeps refresh tokens valid
+            and sends the same one back.
+        faults: faults injected from the start (``set_faults()`` changes them later).
+        enable_faults: also serve the HTTP fault-control API under ``/_admin`` (loopback clients
+            only); the Python methods work either way.
+        verbose: log every request to stderr.
+
+    Raises:
+        TypeError, ValueError: a setting is invalid.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+        token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        username: str = DEFAULT_USERNAME,
+        password: str = DEFAULT_PASSWORD,
+        users: Sequence[ServerUser] = (),
+        rotate_refresh_tokens: bool = True,
+        faults: Optional[FaultSettings] = None,
+        enable_faults: bool = False,
+        verbose: bool = False,
+    ) -> None:
+        self._setup(
+            ServerConfig(
+                host=host,
+                port=port,
+                token_lifetime=token_lifetime,
+                client_id=client_id,
+                client_secret=client_secret,
+                username=username,
+                password=password,
+                users=users_tuple(users),
+                rotate_refresh_tokens=rotate_refresh_tokens,
+                faults=faults if faults is not None else FaultSettings(),
+                enable_faults=enable_faults,
+                verbose=verbose,
+            )
+        )
+
+    @classmethod
+    def from_config(cls, config: ServerConfig) -> MdNotesServer:
+        """A server (not started) with every setting from ``config``.
+
+        Raises:
+            TypeError: ``config`` is not a ``ServerConfig``.
+        """
+        if not isinstance(config, ServerConfig):
+            raise TypeError(f"config must be a ServerConfig, not {type(config).__name__}")
+        server = cls.__new__(cls)
+        server._setup(config)
+        return server
+
+    def _setup(self, config: ServerConfig) -> None:
+        ServerState.__init__(self, config, SERVER_STAT_NAMES)
         self.faults = FaultInjector()
-        self.counters = Counters()
-        self.started_at = datetime.now(timezone.utc)
-        self.os_name = f"{platform.system()} {platform.release()} {platform.machine()}".strip()
+        self.faults.configure(config.faults)
         self._httpd: Optional[_HTTPServer] = None
         self._thread: Optional[threading.Thread] = None
         self._state_lock = threading.Lock()
         self._stopped = False
 
-    def start(self) -> "MdNotesServer":
+    def start(self) -> MdNotesServer:
         """Bind the socket and serve from a daemon thread; return once it accepts connections.
 
         Raises:
@@ -178,6 +186,11 @@ class MdNotesServer:
         return self
 
     @property
+    def running(self) -> bool:
+        """Whether the server has started and not stopped."""
+        return self._httpd is not None and not self._stopped
+
+    @property
     def host(self) -> str:
         """The host the server was asked to listen on."""
         return self.config.host
@@ -197,7 +210,7 @@ class MdNotesServer:
 
     @property
     def base_uri(self) -> str:
-        """The DEFAULT server URL the SDK talks to."""
+        """The DEFAULT server URL the SDK talks to (pass it as the client's ``base_uri``)."""
         return self.url + BASE_PATHS[0]
 
     @property
@@ -205,20 +218,16 @@ class MdNotesServer:
         """The AUTH server URL."""
         return self.url + BASE_PATHS[1]
 
-    def stats(self) -> dict[str, int]:
-        """Counters since start or the last ``reset_stats()``.
+    # -- counters and faults ------------------------------------------------------------------
+
+    def stats(self) -> ServerStats:
+        """Counters since start or the last ``reset_stats()`` (see ``ServerStats`` for each one).
 
         ``token_requests`` and ``api_requests`` count every request that reached those paths,
         including ones answered by an injected fault; ``failed_token_requests`` counts token
-        requests not answered with 200 (OAuth errors, injected faults, dropped connections);
-        ``reused_refresh_tokens`` counts refresh grants refused because the refresh token had been
-        used before (each one revoked its token family).
+        requests not answered with 200 (OAuth errors, injected faults, dropped connections).
         """
-        return self.counters.snapshot()
-
-    def reset_stats(self) -> None:
-        """Set every counter to zero."""
-        self.counters.reset()
+        return self.counters.server_stats()
 
     def set_faults(
         self,
@@ -246,6 +255,8 @@ class MdNotesServer:
         Raises:
             TypeError, ValueError: a setting has the wrong type or range.
         """
+        if not isinstance(revoke_all, bool):
+            raise TypeError("revoke_all must be True or False")
         self.faults.configure(
             FaultSettings(
                 latency=latency,
@@ -263,9 +274,7 @@ class MdNotesServer:
         """Stop injecting faults."""
         self.faults.configure(FaultSettings())
 
-    def revoke_all_tokens(self) -> int:
-        """Revoke every access token (refresh tokens keep working); return how many were live."""
-        return self.tokens.revoke_access_tokens()
+    # -- lifecycle ------------------------------------------------------------------------------
 
     def stop(self) -> None:
         """Stop serving, close open connections and the listening socket; safe to call twice."""
@@ -280,7 +289,10 @@ class MdNotesServer:
         if self._thread is not None:
             self._thread.join()
 
-    def __enter__(self) -> "MdNotesServer":
+    def __enter__(self) -> MdNotesServer:
+        """Start the server unless it runs already (``start_server()`` returns a started one)."""
+        if self._httpd is None:
+            self.start()
         return self
 
     def __exit__(
@@ -295,31 +307,15 @@ class MdNotesServer:
         return f"<MdNotesServer {self.url} faults={'on' if self.config.enable_faults else 'off'}>"
 
 
-def start_server(
-    *,
-    host: str = DEFAULT_HOST,
-    port: int = DEFAULT_PORT,
-    token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
-    client_id: str = DEFAULT_CLIENT_ID,
-    client_secret: str = DEFAULT_CLIENT_SECRET,
-    username: str = DEFAULT_USERNAME,
-    password: str = DEFAULT_PASSWORD,
-    enable_faults: bool = False,
-) -> MdNotesServer:
+def start_server(*, port: int = DEFAULT_PORT, **settings: Any) -> MdNotesServer:
     """Start a reference server in a daemon thread and return it once it is listening.
+
+    Args:
+        port: the port; unlike ``MdNotesServer`` the default is 3000, the SDK's default URL.
+        **settings: any other keyword of ``MdNotesServer``.
 
     Raises:
         ValueError, TypeError: a setting is invalid.
         OSError: the address cannot be bound.
     """
-    config = ServerConfig(
-        host=host,
-        port=port,
-        token_lifetime=token_lifetime,
-        client_id=client_id,
-        client_secret=client_secret,
-        username=username,
-        password=password,
-        enable_faults=enable_faults,
-    )
-    return MdNotesServer(config).start()
+    return MdNotesServer(port=port, **settings).start()

@@ -1,0 +1,3 @@
+"""The kit's own tests run user test suites in a nested pytest (``pytester``)."""
+
+pytest_plugins = ["pytester"]
