@@ -39,7 +39,7 @@ def _client(base_uri: str, store: TokenStore, credentials: dict[str, str], **set
         MdnotesropcgwithoutauthscopesClient,
     )
 
-    obtained = []
+    obtained: list[Any] = []
     creds = ResourceOwnerAuthCredentials(
         o_auth_client_id=credentials["client_id"],
         o_auth_client_secret=credentials["client_secret"],
@@ -49,7 +49,7 @@ def _client(base_uri: str, store: TokenStore, credentials: dict[str, str], **set
         o_auth_token_store=store,
     )
     client = MdnotesropcgwithoutauthscopesClient(base_uri=base_uri, resource_owner_auth_credentials=creds, **settings)
-    client.obtained = obtained
+    client.obtained = obtained  # type: ignore[attr-defined]  # read by the tests
     return client
 
 
