@@ -318,7 +318,7 @@ def test_sqlite_stuck_holder_past_the_lease_lets_the_waiter_go_on(tmp_path, sdk_
         started = time.monotonic()
         with waiter_store.lock(KEY, 0.5):
             waited = time.monotonic() - started
-    assert 0.4 <= waited < 2.0
+    assert 0.4 <= waited < 3.0
     [warning] = [r for r in sdk_logs.records if r.levelno == logging.WARNING]
     assert "longer than the 0.5 s lease" in warning.getMessage()
     holder_store.close()
@@ -379,11 +379,11 @@ def test_lock_excludes_other_threads(store):
 
 def test_lock_is_reentrant_in_one_thread_and_saves_inside_it(store):
     started = time.monotonic()
-    with store.lock(KEY, 5):
-        with store.lock(KEY, 5):
+    with store.lock(KEY, 30):
+        with store.lock(KEY, 30):
             store.save(KEY, full_token())
         store.save(KEY, full_token(2))
-    assert time.monotonic() - started < 2  # no waiting for its own lease
+    assert time.monotonic() - started < 10  # no waiting for its own 30 s lease
     assert store.load(KEY) == full_token(2)
     with store.lock(KEY, 5):  # and it was released
         pass
@@ -421,7 +421,7 @@ def test_a_lease_that_ran_out_is_taken_over(kind, request, sdk_logs):
             finish()
             if kind == "redis":  # the overdue holder's release left the new holder's lock alone
                 assert store._client.get(f"mdnotes:lock:{{{KEY}}}") is not None
-    assert 0.3 <= waited < 2.0
+    assert 0.3 <= waited < 3.0
     assert any("past its lease" in r.getMessage() for r in sdk_logs.records if r.levelno == logging.WARNING)
 
 
