@@ -430,7 +430,7 @@ def _speed_table(mode, peers, results, connections=None):
 
 
 def _goals(report, mem):
-    """The issue's targets against this run's numbers."""
+    """The documented targets against this run's numbers."""
     rows = []
     for mode, data in report["modes"].items():
         results = data["results"]

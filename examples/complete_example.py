@@ -170,7 +170,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                 return 1
             except OAuthProviderException as ex:
                 print(
-                    f"   OAuthProviderException: HTTP {ex.response_code}, error={ex.error!r}, "
+                    f"   {type(ex).__name__}: HTTP {ex.response_code}, error={ex.error!r}, "
                     f"error_description={ex.error_description!r}"
                 )
     except APIException as ex:

@@ -1,13 +1,22 @@
 """SDK configuration: environments, servers and the immutable ``Configuration``."""
 
+from __future__ import annotations
+
+import re
 from collections.abc import Iterable
 from enum import Enum
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from mdnotesropcgwithoutauthscopes.api_helper import check_type
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials
 from mdnotesropcgwithoutauthscopes.http.proxy_settings import ProxySettings
 from mdnotesropcgwithoutauthscopes.immutable_settings import ImmutableSettings
+
+if TYPE_CHECKING:  # annotations only: importing requests here would slow down importing the SDK
+    import requests
+
+    from mdnotesropcgwithoutauthscopes.http.http_call_back import HttpCallBack
+    from mdnotesropcgwithoutauthscopes.http.http_client import HttpClient
 
 
 class Environment(Enum):
@@ -35,15 +44,20 @@ DEFAULT_RETRY_METHODS: tuple[str, ...] = ("GET", "PUT")
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 
 
+# An HTTP method is a token (RFC 9110 section 9.1 and 5.6.2): no spaces, line breaks or separators.
+_METHOD_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
 def _number(name: str, value: Any, *, positive: bool) -> float:
     check_type(name, value, (int, float), allow_none=False)
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"{name} must be a finite number, not {value!r}")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be greater than 0, not {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must not be negative, not {value!r}")
-    return value
+    number: float = value
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be a finite number, not {number!r}")
+    if positive and number <= 0:
+        raise ValueError(f"{name} must be greater than 0, not {number!r}")
+    if number < 0:
+        raise ValueError(f"{name} must not be negative, not {number!r}")
+    return number
 
 
 def _int_tuple(name: str, values: Iterable[int]) -> tuple[int, ...]:
@@ -60,9 +74,10 @@ def _method_tuple(name: str, values: Iterable[str]) -> tuple[str, ...]:
         raise TypeError(f"{name} must be an iterable of HTTP method names, such as ('GET', 'PUT')")
     result = []
     for method in values:
-        method = getattr(method, "value", method)
         check_type(f"{name} item", method, str, allow_none=False)
-        result.append(method.upper())
+        if not _METHOD_TOKEN.fullmatch(method):
+            raise ValueError(f"{name} items must be HTTP method names such as 'GET', not {method!r}")
+        result.append(str(method).upper())
     return tuple(result)
 
 
@@ -91,6 +106,8 @@ class Configuration(ImmutableSettings):
         environment: the ``Environment`` whose servers are used.
         base_uri: replaces the environment's DEFAULT server URL (self-hosted or test servers).
         resource_owner_auth_credentials: the ``ResourceOwnerAuthCredentials`` used for OAuth 2.
+            Never None on the object: None (the default) is stored as an empty
+            ``ResourceOwnerAuthCredentials()``, which stands for "no credentials".
         allow_insecure_http: True allows sending credentials and tokens over plain ``http://`` to
             hosts that are not loopback (refused by default).
         max_response_bytes: responses larger than this (after decompression) are refused.
@@ -121,9 +138,9 @@ class Configuration(ImmutableSettings):
 
     def __init__(
         self,
-        http_client_instance: Any = None,
+        http_client_instance: Union[requests.Session, HttpClient, None] = None,
         override_http_client_configuration: bool = False,
-        http_call_back: Any = None,
+        http_call_back: Optional[HttpCallBack] = None,
         timeout: float = 60,
         max_retries: int = 0,
         backoff_factor: float = 2,
@@ -137,7 +154,7 @@ class Configuration(ImmutableSettings):
         allow_insecure_http: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_retry_wait: float = 60,
-        verify_ssl: Any = True,
+        verify_ssl: Union[bool, str] = True,
     ) -> None:
         check_type("override_http_client_configuration", override_http_client_configuration, bool, allow_none=False)
         if http_call_back is not None and not (
@@ -173,7 +190,11 @@ class Configuration(ImmutableSettings):
         self.proxy_settings = proxy_settings
         self.environment = environment
         self.base_uri = base_uri
-        self.resource_owner_auth_credentials = resource_owner_auth_credentials
+        self.resource_owner_auth_credentials: ResourceOwnerAuthCredentials = (
+            resource_owner_auth_credentials
+            if resource_owner_auth_credentials is not None
+            else ResourceOwnerAuthCredentials()
+        )
         self.allow_insecure_http = allow_insecure_http
         self.max_response_bytes = max_response_bytes
         self.max_retry_wait = _number("max_retry_wait", max_retry_wait, positive=False)

@@ -1,11 +1,62 @@
 """Base for the immutable settings objects: frozen attributes, ``clone_with`` and a safe repr."""
 
-from typing import Any, ClassVar
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any, ClassVar, TypeVar
 
 from mdnotesropcgwithoutauthscopes.api_helper import REDACTED
 
+SettingsT = TypeVar("SettingsT", bound="ImmutableSettings")
+CheckedT = TypeVar("CheckedT", bound="KeywordChecked")
 
-class ImmutableSettings:
+
+def unknown_settings_error(owner: str, unknown: Iterable[str], known: Iterable[str]) -> TypeError:
+    """A ``TypeError`` naming each unknown setting and, when one is close, the setting probably meant.
+
+    Args:
+        owner: what was called, e.g. ``"Configuration.clone_with()"``.
+        unknown: the names that are not settings.
+        known: the valid setting names.
+
+    Returns:
+        TypeError: for the caller to raise, e.g. ``got unknown setting 'tiemout' (did you mean 'timeout'?)``.
+    """
+    choices = list(known)
+    parts = []
+    for name in sorted(unknown):
+        close = difflib.get_close_matches(name, choices, n=1)
+        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    noun = "setting" if len(parts) == 1 else "settings"
+    return TypeError(f"{owner} got unknown {noun} {', '.join(parts)}")
+
+
+class KeywordChecked:
+    """A base whose constructor names the setting meant when a keyword argument is mistyped.
+
+    Its ``__new__`` sees the arguments before the subclass's ``__init__`` binds them (Python's own
+    "unexpected keyword argument" suggests nothing). Being in a base class, it leaves the
+    subclass's ``__init__`` as the signature that ``help()``, ``inspect`` and type checkers show.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def _keywords(cls) -> Iterable[str]:
+        """The keyword arguments the constructor takes."""
+        return ()
+
+    def __new__(cls: type[CheckedT], *args: Any, **kwargs: Any) -> CheckedT:
+        if kwargs:
+            known = tuple(cls._keywords())
+            unknown = set(kwargs).difference(known)
+            if unknown:
+                raise unknown_settings_error(f"{cls.__name__}()", unknown, known)
+        return object.__new__(cls)
+
+
+class ImmutableSettings(KeywordChecked):
     """Settings frozen after ``__init__``; change them by ``clone_with(**changes)``.
 
     Subclasses name their constructor parameters in ``_FIELDS`` (stored under the same attribute
@@ -14,7 +65,11 @@ class ImmutableSettings:
 
     __slots__ = ("_frozen",)
     _FIELDS: ClassVar[tuple[str, ...]] = ()
-    _SECRET_FIELDS: ClassVar[frozenset] = frozenset()
+    _SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def _keywords(cls) -> Iterable[str]:
+        return cls._FIELDS
 
     def _freeze(self) -> None:
         object.__setattr__(self, "_frozen", True)
@@ -27,19 +82,25 @@ class ImmutableSettings:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
 
-    def clone_with(self, **changes: Any):
+    def clone_with(self: SettingsT, **changes: Any) -> SettingsT:
         """A new instance equal to this one except for the settings named.
 
         Only the names passed change, and their values are taken as given: ``0``, ``False`` and
         ``None`` are real values (``None`` clears an optional setting).
 
+        Args:
+            **changes: settings of this class and their new values.
+
+        Returns:
+            A new instance of the same class.
+
         Raises:
-            TypeError: a name is not a setting of this class.
+            TypeError: a name is not a setting of this class (the message names the closest one).
             ValueError: a value is not valid for its setting.
         """
-        unknown = sorted(set(changes) - set(self._FIELDS))
+        unknown = set(changes) - set(self._FIELDS)
         if unknown:
-            raise TypeError(f"{type(self).__name__}.clone_with() got unknown setting(s): {', '.join(unknown)}")
+            raise unknown_settings_error(f"{type(self).__name__}.clone_with()", unknown, self._FIELDS)
         values = {name: getattr(self, name) for name in self._FIELDS}
         values.update(changes)
         return type(self)(**values)
@@ -49,7 +110,7 @@ class ImmutableSettings:
             return NotImplemented
         return all(getattr(self, n) == getattr(other, n) for n in self._FIELDS)
 
-    __hash__ = None  # settings may hold unhashable values (callbacks' closures, tokens)
+    __hash__ = None  # type: ignore[assignment]  # settings may hold unhashable values (callbacks' closures, tokens)
 
     def __repr__(self) -> str:
         parts = []

@@ -1,22 +1,49 @@
 """The SDK's entry point: ``MdnotesropcgwithoutauthscopesClient``."""
 
-from typing import Any, Optional
+from __future__ import annotations
 
-from mdnotesropcgwithoutauthscopes.configuration import Configuration
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, NoReturn, Optional, SupportsIndex, TypeVar, Union
+
+from mdnotesropcgwithoutauthscopes.configuration import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_RETRY_METHODS,
+    DEFAULT_RETRY_STATUSES,
+    Configuration,
+    Environment,
+)
 from mdnotesropcgwithoutauthscopes.controllers.base_controller import CallPipeline
 from mdnotesropcgwithoutauthscopes.controllers.o_auth_authorization_controller import OAuthAuthorizationController
 from mdnotesropcgwithoutauthscopes.controllers.service_controller import ServiceController
 from mdnotesropcgwithoutauthscopes.controllers.user_controller import UserController
-from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import OAuth2
+from mdnotesropcgwithoutauthscopes.exceptions.client_closed_exception import ClientClosedException
+from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import OAuth2, ResourceOwnerAuthCredentials
 from mdnotesropcgwithoutauthscopes.http.http_client import HttpClient
+from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
+from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
+from mdnotesropcgwithoutauthscopes.http.proxy_settings import ProxySettings
+from mdnotesropcgwithoutauthscopes.immutable_settings import KeywordChecked
+
+if TYPE_CHECKING:  # annotations only: requests is imported when the first client is built
+    import requests
+
+    from mdnotesropcgwithoutauthscopes.http.http_call_back import HttpCallBack
+
+ClientT = TypeVar("ClientT", bound="MdnotesropcgwithoutauthscopesClient")
 
 
-class MdnotesropcgwithoutauthscopesClient:
+class MdnotesropcgwithoutauthscopesClient(KeywordChecked):
     """A client of the MdNotes API.
 
-    Build it from settings (``MdnotesropcgwithoutauthscopesClient(timeout=10, ...)``, the names of
-    ``Configuration``) or from a whole ``Configuration`` (``config=...``), not both. It owns a
-    pooled HTTP session: close it with ``close()`` or use it in a ``with`` block.
+    Build it from settings (``MdnotesropcgwithoutauthscopesClient(timeout=10, ...)``, the
+    parameters of ``Configuration``, with the same types and defaults) or from a whole
+    ``Configuration`` (``config=...``), not both. It owns a pooled HTTP session: close it with
+    ``close()`` or use it in a ``with`` block; a closed client raises ``ClientClosedException``.
+    Clients cannot be pickled or copied: build one per process from its ``config``.
+
+    Args:
+        config: a whole ``Configuration``; then every other argument must keep its default.
+        http_client_instance: see ``Configuration`` for this and every other setting.
 
     Attributes:
         config: the immutable ``Configuration``.
@@ -24,41 +51,113 @@ class MdnotesropcgwithoutauthscopesClient:
         service: ``ServiceController`` (``get_status``).
         user: ``UserController`` (``get_user``).
         o_auth_authorization: ``OAuthAuthorizationController`` (raw token requests).
+
+    Raises:
+        TypeError: both ``config`` and a setting were given, or a setting name is unknown (the
+            message names the setting probably meant), or a setting has the wrong type.
+        ValueError: a setting is out of range.
     """
 
-    def __init__(self, config: Optional[Configuration] = None, **settings: Any) -> None:
+    @classmethod
+    def _keywords(cls) -> Iterable[str]:
+        return _PARAMETERS
+
+    def __init__(
+        self,
+        config: Optional[Configuration] = None,
+        *,
+        http_client_instance: Union[requests.Session, HttpClient, None] = None,
+        override_http_client_configuration: bool = False,
+        http_call_back: Optional[HttpCallBack] = None,
+        timeout: float = 60,
+        max_retries: int = 0,
+        backoff_factor: float = 2,
+        retry_statuses: Iterable[int] = DEFAULT_RETRY_STATUSES,
+        retry_methods: Iterable[str] = DEFAULT_RETRY_METHODS,
+        proxy_settings: Optional[ProxySettings] = None,
+        environment: Environment = Environment.PRODUCTION,
+        base_uri: Optional[str] = None,
+        resource_owner_auth_credentials: Optional[ResourceOwnerAuthCredentials] = None,
+        allow_insecure_http: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_retry_wait: float = 60,
+        verify_ssl: Union[bool, str] = True,
+    ) -> None:
+        arguments = locals()
+        settings = {name: arguments[name] for name in Configuration._FIELDS}
         if config is not None:
-            if settings:
-                raise TypeError("pass either config= or individual settings, not both: " + ", ".join(sorted(settings)))
             if not isinstance(config, Configuration):
                 raise TypeError(f"config must be a Configuration, not {type(config).__name__}")
+            given = sorted(name for name, value in settings.items() if not _is_default(value, _DEFAULTS[name]))
+            if given:
+                raise TypeError("pass either config= or individual settings, not both: " + ", ".join(given))
         else:
             config = Configuration(**settings)
         self.config = config
-        self._pipeline = CallPipeline(config, _make_http_client(config))
+        self._http_client = _make_http_client(config)
+        self._pipeline = CallPipeline(config, self._http_client)
         self.o_auth_authorization = OAuthAuthorizationController(self._pipeline)
         self.http_ropcg = OAuth2(config.resource_owner_auth_credentials, self.o_auth_authorization)
         self._pipeline.auth = self.http_ropcg
         self.service = ServiceController(self._pipeline)
         self.user = UserController(self._pipeline)
+        self._closed = False
 
     @property
     def http_client(self) -> HttpClient:
         """The ``HttpClient`` that sends this client's requests."""
-        return self._pipeline.http_client
+        return self._http_client
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` was called."""
+        return self._closed
 
     def close(self) -> None:
-        """Release the HTTP connections this client opened."""
-        self._pipeline.http_client.close()
+        """Release the HTTP connections this client opened; later calls raise ``ClientClosedException``.
 
-    def __enter__(self) -> "MdnotesropcgwithoutauthscopesClient":
+        Closing twice is harmless. A ``requests.Session`` passed as ``http_client_instance`` is
+        left open for its owner; an ``HttpClient`` passed in is closed.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self._pipeline.http_client = _ClosedHttpClient()
+        self._http_client.close()
+
+    def __enter__(self: ClientT) -> ClientT:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
+        # A client holds locks, pooled sockets and a live token; a copy in another process could
+        # not use them. Its Configuration pickles, so each process builds its own client.
+        raise TypeError(
+            f"{type(self).__name__} objects cannot be pickled or copied: "
+            "build one client per process from its Configuration (client.config)"
+        )
+
     def __repr__(self) -> str:
-        return f"MdnotesropcgwithoutauthscopesClient(config={self.config!r})"
+        return f"{type(self).__name__}(config={self.config!r})"
+
+
+# Every name the constructor takes: config plus the settings of Configuration, in order.
+_PARAMETERS = ("config", *Configuration._FIELDS)
+# The settings' defaults, to tell which ones a caller passed along with config=.
+_DEFAULTS: dict[str, Any] = MdnotesropcgwithoutauthscopesClient.__init__.__kwdefaults__ or {}
+
+
+def _is_default(value: Any, default: Any) -> bool:
+    return value is default or (type(value) is type(default) and value == default)
+
+
+class _ClosedHttpClient(HttpClient):
+    """What a closed client sends through: nothing."""
+
+    def execute(self, request: HttpRequest, *, timeout: Optional[float] = None) -> HttpResponse:
+        raise ClientClosedException()
 
 
 def _make_http_client(config: Configuration) -> HttpClient:

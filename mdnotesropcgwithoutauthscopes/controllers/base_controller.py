@@ -6,19 +6,22 @@ import random
 import re
 import time
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any, Generic, Optional, TypeVar
 from urllib.parse import urlsplit
 
 from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
 from mdnotesropcgwithoutauthscopes.configuration import Configuration, Server
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import APIConnectionException
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
+from mdnotesropcgwithoutauthscopes.exceptions.api_status_exceptions import exception_class_for_status
 from mdnotesropcgwithoutauthscopes.exceptions.auth_validation_exception import AuthValidationException
 from mdnotesropcgwithoutauthscopes.exceptions.insecure_transport_exception import InsecureTransportException
+from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
 from mdnotesropcgwithoutauthscopes.http.auth.auth import Auth
 from mdnotesropcgwithoutauthscopes.http.http_client import HttpClient
 from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
 from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
+from mdnotesropcgwithoutauthscopes.models.base_model import BaseModel
 
 logger = logging.getLogger("mdnotesropcgwithoutauthscopes")
 
@@ -40,7 +43,10 @@ _TOKEN_RETRY_STATUSES = frozenset({429, 503})
 _TOKEN_MIN_RETRIES = 2
 
 
-class Endpoint:
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class Endpoint(Generic[ModelT]):
     """The declaration of one endpoint: what the pipeline needs to call it and decode the answer.
 
     Args:
@@ -50,7 +56,8 @@ class Endpoint:
         server: which ``Server`` of the environment serves it.
         requires_auth: True to send ``Authorization: Bearer`` from the auth manager.
         sends_credentials: True when the request itself carries secrets (token requests).
-        errors: status code to ``(exception class, reason)``; other non-2xx give ``APIException``.
+        errors: status code to ``(exception class, reason)`` for this endpoint; any other error
+            status gets the class of the SDK-wide table (``exception_class_for_status``).
     """
 
     __slots__ = ("method", "path", "response_model", "server", "requires_auth", "sends_credentials", "errors")
@@ -59,7 +66,7 @@ class Endpoint:
         self,
         method: str,
         path: str,
-        response_model: Any,
+        response_model: type[ModelT],
         *,
         server: Server = Server.DEFAULT,
         requires_auth: bool = False,
@@ -72,7 +79,7 @@ class Endpoint:
         self.server = server
         self.requires_auth = requires_auth
         self.sends_credentials = sends_credentials
-        self.errors = dict(errors or {})
+        self.errors: dict[int, tuple[type[APIException], str]] = dict(errors or {})
 
 
 class CallPipeline:
@@ -85,16 +92,16 @@ class CallPipeline:
         self.config = config
         self.http_client = http_client
         self.auth: Optional[Auth] = None  # the auth manager, wired by the client after construction
-        self._urls: dict[Endpoint, str] = {}
+        self._urls: dict[Endpoint[Any], str] = {}
 
     def call(
         self,
-        endpoint: Endpoint,
+        endpoint: Endpoint[ModelT],
         *,
         headers: Optional[dict[str, str]] = None,
         form: Optional[dict[str, Any]] = None,
         query: Optional[dict[str, Any]] = None,
-    ) -> Any:
+    ) -> ModelT:
         """Send ``endpoint``'s request and return its model.
 
         Raises:
@@ -113,7 +120,7 @@ class CallPipeline:
             response = self._send(request, endpoint)
         return self._result(endpoint, response)
 
-    def _send_authorized(self, request: HttpRequest, endpoint: Endpoint) -> HttpResponse:
+    def _send_authorized(self, request: HttpRequest, endpoint: Endpoint[Any]) -> HttpResponse:
         """Drive the auth manager's flow: send each request it yields, hand it each response."""
         if self.auth is None:
             raise AuthValidationException("This endpoint needs OAuth 2 credentials and the client has none")
@@ -129,7 +136,7 @@ class CallPipeline:
         finally:
             flow.close()
 
-    def _url_for(self, endpoint: Endpoint) -> str:
+    def _url_for(self, endpoint: Endpoint[Any]) -> str:
         url = self.config.get_base_uri(endpoint.server) + endpoint.path
         if (endpoint.requires_auth or endpoint.sends_credentials) and not self.config.allow_insecure_http:
             parts = urlsplit(url)
@@ -217,7 +224,7 @@ class CallPipeline:
         )
         return delay
 
-    def _result(self, endpoint: Endpoint, response: HttpResponse) -> Any:
+    def _result(self, endpoint: Endpoint[ModelT], response: HttpResponse) -> ModelT:
         status = response.status_code
         if 200 <= status < 300:
             try:
@@ -226,9 +233,16 @@ class CallPipeline:
                 body = None
             if not isinstance(body, dict):
                 raise APIException(f"The response from {endpoint.path} is not a JSON object as expected", response)
-            return endpoint.response_model.from_dictionary(body)
-        exception_class, reason = endpoint.errors.get(status, (APIException, "HTTP response not OK."))
-        raise exception_class(reason, response)
+            try:
+                return endpoint.response_model.from_dictionary(body)
+            except (TypeError, ValueError) as exc:
+                # The model refused the body (a token without access_token...): the server's fault,
+                # so an APIException with the answer attached, not the model's own error.
+                model = endpoint.response_model.__name__
+                raise APIException(
+                    f"The response from {endpoint.path} is not a valid {model}: {exc}", response
+                ) from exc
+        raise _error_for(endpoint, response)
 
 
 class BaseController:
@@ -241,6 +255,17 @@ class BaseController:
     def config(self) -> Configuration:
         """The client's configuration."""
         return self._pipeline.config
+
+
+def _error_for(endpoint: Endpoint[Any], response: HttpResponse) -> APIException:
+    """The exception for an error answer: the endpoint's own class if it declares one, else the SDK-wide table's."""
+    declared = endpoint.errors.get(response.status_code)
+    if declared is None:
+        return exception_class_for_status(response.status_code)("HTTP response not OK.", response)
+    exception_class, reason = declared
+    if issubclass(exception_class, OAuthProviderException):
+        return exception_class.from_response(reason, response)  # the class of the body's error code
+    return exception_class(reason, response)
 
 
 def _retry_after(response: HttpResponse) -> Optional[float]:

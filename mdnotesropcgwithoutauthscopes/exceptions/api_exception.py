@@ -1,8 +1,11 @@
 """The base exception for every error the SDK raises."""
 
-from typing import Optional
+from __future__ import annotations
 
-from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:  # only for the annotation: exceptions import nothing of http/ at run time
+    from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
 
 
 class APIException(Exception):
@@ -18,14 +21,14 @@ class APIException(Exception):
         super().__init__(reason)
         self.reason = reason
         self.response = response
-        self.response_code = response.status_code if response is not None else None
+        self.response_code: Optional[int] = response.status_code if response is not None else None
 
     def _details(self) -> str:
         return ""
 
     def __str__(self) -> str:
         text = self.reason
-        if self.response_code is not None:
+        if self.response is not None:
             url = getattr(self.response.request, "query_url", None)
             text += f" (HTTP {self.response_code}" + (f" from {url}" if url else "") + ")"
         return text + self._details()

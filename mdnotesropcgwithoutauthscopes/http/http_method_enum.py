@@ -1,8 +1,10 @@
 """HTTP methods the SDK sends."""
 
+from mdnotesropcgwithoutauthscopes.str_enum import StrEnum
 
-class HttpMethodEnum:
-    """HTTP method names, as plain strings so they compare equal to ``"GET"`` and friends."""
+
+class HttpMethodEnum(StrEnum):
+    """HTTP method names: a ``str`` enum, so ``HttpMethodEnum.GET == "GET"`` and ``str()`` gives ``"GET"``."""
 
     GET = "GET"
     POST = "POST"

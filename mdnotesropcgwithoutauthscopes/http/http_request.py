@@ -23,7 +23,7 @@ class HttpRequest:
         parameters: Optional[dict[str, Any]] = None,
         files: Optional[dict[str, Any]] = None,
     ) -> None:
-        self.http_method = http_method
+        self.http_method = str(http_method)  # a plain str, also for an HttpMethodEnum member
         self.query_url = query_url
         self.headers = headers if headers is not None else {}
         self.query_parameters = query_parameters

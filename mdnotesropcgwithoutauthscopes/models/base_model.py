@@ -1,8 +1,13 @@
 """Shared behaviour of every model: dictionary round trip, equality and a secret-free repr."""
 
-from typing import Any, ClassVar, Optional
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Callable, ClassVar, Optional, TypeVar, overload
 
 from mdnotesropcgwithoutauthscopes.api_helper import REDACTED
+
+ModelT = TypeVar("ModelT", bound="BaseModel")
 
 
 class BaseModel:
@@ -14,20 +19,36 @@ class BaseModel:
     """
 
     _FIELDS: ClassVar[tuple[tuple[str, str], ...]] = ()
-    _SECRET_FIELDS: ClassVar[frozenset] = frozenset()
+    _SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset()
 
     additional_properties: dict[str, Any]
 
+    @overload
     @classmethod
-    def from_dictionary(cls, dictionary: Optional[dict[str, Any]]):
+    def from_dictionary(cls: type[ModelT], dictionary: None) -> None: ...
+
+    @overload
+    @classmethod
+    def from_dictionary(cls: type[ModelT], dictionary: Mapping[str, Any]) -> ModelT: ...
+
+    @classmethod
+    def from_dictionary(cls: type[ModelT], dictionary: Optional[Mapping[str, Any]]) -> Optional[ModelT]:
         """Build the model from a decoded JSON object; None gives None.
 
+        Args:
+            dictionary: the JSON object, with the API's field names; unknown keys go to
+                ``additional_properties``.
+
+        Returns:
+            The model (an instance of the class it is called on), or None for None.
+
         Raises:
-            TypeError: ``dictionary`` is not a mapping.
+            TypeError: ``dictionary`` is not a mapping, or a field has a type the model refuses.
+            ValueError: a field has a value the model refuses (see each model).
         """
         if dictionary is None:
             return None
-        if not isinstance(dictionary, dict):
+        if not isinstance(dictionary, Mapping):
             raise TypeError(f"{cls.__name__}.from_dictionary expects a dict, not {type(dictionary).__name__}")
         known = {}
         for py_name, json_name in cls._FIELDS:
@@ -35,7 +56,13 @@ class BaseModel:
                 known[py_name] = dictionary[json_name]
         json_names = {json_name for _, json_name in cls._FIELDS}
         extra = {k: v for k, v in dictionary.items() if k not in json_names}
-        return cls(**known, additional_properties=extra)
+        build: Callable[..., ModelT] = cls  # each model's own constructor, with its own fields
+        return build(**cls._fields_from_json(known), additional_properties=extra)
+
+    @classmethod
+    def _fields_from_json(cls, fields: dict[str, Any]) -> dict[str, Any]:
+        """The constructor arguments for fields as a server sent them (a model may forgive here what its constructor refuses)."""
+        return fields
 
     def to_dictionary(self) -> dict[str, Any]:
         """The model as a JSON-ready dictionary, unknown fields included."""
@@ -52,7 +79,7 @@ class BaseModel:
             return NotImplemented
         return self.to_dictionary() == other.to_dictionary()
 
-    __hash__ = None  # mutable value objects: equal by content, so not hashable
+    __hash__ = None  # type: ignore[assignment]  # mutable value objects: equal by content, so not hashable
 
     def __repr__(self) -> str:
         parts = []

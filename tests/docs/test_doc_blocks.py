@@ -1,4 +1,4 @@
-"""Every ```python block of README.md and doc/**/*.md runs, in order, against the reference server.
+"""Every ```python block of README.md, README.pypi.md and doc/**/*.md runs, in order, against the reference server.
 
 How a page's blocks run:
 
@@ -12,8 +12,9 @@ How a page's blocks run:
   default URLs (``Server.DEFAULT`` and ``Server.AUTH``) point at the server for the test, so a
   client built without ``base_uri`` reaches it too.
 - The namespace also holds ``save_token_to_database(token)`` / ``load_token_from_database()``
-  (an in-memory store that keeps the token as JSON text, as a real database would) and the demo
-  values as ``client_id``, ``client_secret``, ``username`` and ``password``.
+  (an in-memory store that keeps the token as JSON text, as a real database would), which the
+  pages introduce as the reader's own functions. Nothing else: a block that uses a name it does
+  not define (or an earlier block of its page) fails, as it would for a reader who copies it.
 - A block preceded by ``<!-- doc-test: skip (reason) -->`` is not run, and is counted. The reason
   is required.
 
@@ -36,7 +37,7 @@ from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import M
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
 
 ROOT = Path(__file__).resolve().parents[2]
-DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "doc").rglob("*.md"))]
+DOC_FILES = [ROOT / "README.md", ROOT / "README.pypi.md", *sorted((ROOT / "doc").rglob("*.md"))]
 
 CLIENT_ID = "demo-client"
 CLIENT_SECRET = "demo-secret"
@@ -158,10 +159,6 @@ def _namespace() -> dict[str, object]:
         "__name__": "__doc_block__",
         "save_token_to_database": database.save,
         "load_token_from_database": database.load,
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "username": USERNAME,
-        "password": PASSWORD,
     }
 
 

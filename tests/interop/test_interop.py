@@ -27,7 +27,7 @@ SHORT_LIFETIME = 2  # seconds; long enough that the first call never meets an al
 
 
 def with_token(client, token):
-    """Install a token the way the seed document shows."""
+    """Install a token the way the authorization guide shows."""
     credentials = client.config.resource_owner_auth_credentials.clone_with(o_auth_token=token)
     config = client.config.clone_with(resource_owner_auth_credentials=credentials)
     return MdnotesropcgwithoutauthscopesClient(config=config)

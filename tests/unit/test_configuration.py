@@ -26,7 +26,7 @@ def test_defaults_match_the_contract():
     assert config.proxy_settings is None
     assert config.environment is Environment.PRODUCTION
     assert config.base_uri is None
-    assert config.resource_owner_auth_credentials is None
+    assert config.resource_owner_auth_credentials == ResourceOwnerAuthCredentials()  # empty: none given
     assert config.get_base_uri() == "http://localhost:3000/oauth2/non-auth-server"
     assert config.get_base_uri(Server.AUTH) == "http://localhost:3000/oauth2/auth-server"
 
@@ -85,7 +85,7 @@ def test_credentials_clone_with_keeps_everything_else():
     assert creds.o_auth_token is None
 
 
-def test_seed_pattern_restores_a_token_into_a_new_client():
+def test_guide_pattern_restores_a_token_into_a_new_client():
     client = MdnotesropcgwithoutauthscopesClient(resource_owner_auth_credentials=make_credentials())
     token = stored_token(3)
     creds = client.config.resource_owner_auth_credentials.clone_with(o_auth_token=token)
@@ -164,7 +164,7 @@ def test_client_exposes_its_parts_and_closes():
     with MdnotesropcgwithoutauthscopesClient() as client:
         assert client.http_ropcg is not None
         assert client.service is not None and client.user is not None and client.o_auth_authorization is not None
-        assert client.config.resource_owner_auth_credentials is None
+        assert client.config.resource_owner_auth_credentials == ResourceOwnerAuthCredentials()
 
 
 def test_given_session_is_used_and_not_closed_by_client():

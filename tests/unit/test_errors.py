@@ -1,4 +1,4 @@
-"""Errors (API.md section 5): the status table, provider errors, transport failures."""
+"""Errors: the status table, provider errors, transport failures."""
 
 import pytest
 import requests
@@ -8,6 +8,12 @@ from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import (
     APITimeoutException,
 )
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
+from mdnotesropcgwithoutauthscopes.exceptions.api_status_exceptions import (
+    BadRequestException,
+    NotFoundException,
+    PermissionDeniedException,
+    ServerErrorException,
+)
 from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
 from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
 from mdnotesropcgwithoutauthscopes.models.o_auth_provider_error_enum import OAuthProviderErrorEnum
@@ -57,22 +63,31 @@ def test_unknown_error_code_is_kept_as_raw_string(rsps):
     assert info.value.error == "slow_down"
 
 
-def test_other_token_endpoint_status_is_api_exception(rsps):
+def test_other_token_endpoint_status_gets_the_status_table_class(rsps):
     rsps.post(TOKEN_URL, status=500, body="boom")
     with pytest.raises(APIException) as info:
         make_client().http_ropcg.fetch_token()
-    assert type(info.value) is APIException and info.value.response_code == 500
+    assert type(info.value) is ServerErrorException and info.value.response_code == 500
 
 
 @pytest.mark.parametrize("url, call", [(STATUS_URL, "service.get_status"), (USER_URL, "user.get_user")])
-@pytest.mark.parametrize("status", [400, 403, 404, 500, 503])
-def test_api_non_2xx_is_api_exception(rsps, url, call, status):
+@pytest.mark.parametrize(
+    "status, exception_class",
+    [
+        (400, BadRequestException),
+        (403, PermissionDeniedException),
+        (404, NotFoundException),
+        (500, ServerErrorException),
+        (503, ServerErrorException),
+    ],
+)
+def test_api_non_2xx_is_api_exception_of_its_status_class(rsps, url, call, status, exception_class):
     rsps.get(url, status=status, body="nope")
     client = make_client(make_credentials(o_auth_token=stored_token(1)))
     controller, method = call.split(".")
     with pytest.raises(APIException) as info:
         getattr(getattr(client, controller), method)()
-    assert type(info.value) is APIException
+    assert type(info.value) is exception_class
     assert info.value.response_code == status
     assert info.value.response.text == "nope"
     assert str(status) in str(info.value)

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -101,6 +102,11 @@ def test_api_answers_become_a_model_or_an_sdk_exception(status, body, headers):
 
 @FAST
 @given(body=token_like)
-def test_token_model_round_trips_whatever_it_was_given(body):
+def test_token_model_round_trips_whatever_it_was_given_or_refuses_it(body):
+    usable = all(isinstance(body.get(name), str) and body[name] for name in ("access_token", "token_type"))
+    if not usable:  # RFC 6749 section 5.1 requires both: refused with the field's name
+        with pytest.raises((TypeError, ValueError), match="access_token|token_type"):
+            OAuthToken.from_dictionary(body)
+        return
     token = OAuthToken.from_dictionary(body)
     assert OAuthToken.from_dictionary(json.loads(json.dumps(token.to_dictionary()))) == token

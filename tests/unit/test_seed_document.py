@@ -19,7 +19,7 @@ from tests.conftest import (
     token_calls,
 )
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "oauth-2-resource-owner-credentials-grant.md"
+GUIDE = Path(__file__).resolve().parents[3] / "shared" / "seed" / "oauth-2-resource-owner-credentials-grant.md"
 PLACEHOLDERS = {
     "'OAuthClientId'": repr(CLIENT_ID),
     "'OAuthClientSecret'": repr(CLIENT_SECRET),
@@ -29,11 +29,11 @@ PLACEHOLDERS = {
 
 
 def _blocks():
-    if not SEED.is_file():
-        pytest.skip(f"the seed document is not beside the repository ({SEED}); it lives in ../shared/seed/")
-    text = SEED.read_text(encoding="utf-8")
+    if not GUIDE.is_file():
+        pytest.skip(f"the authorization guide is not beside the repository ({GUIDE})")
+    text = GUIDE.read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    assert len(blocks) == 6, "the seed's Python blocks changed; update this test's walk-through"
+    assert len(blocks) == 6, "the guide's Python blocks changed; update this test's walk-through"
     for placeholder, value in PLACEHOLDERS.items():
         blocks = [block.replace(placeholder, value) for block in blocks]
     return blocks

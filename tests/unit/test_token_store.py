@@ -152,8 +152,10 @@ def test_arguments_are_checked(store):
         store.save("", full_token())
     with pytest.raises(TypeError, match="OAuthToken"):
         store.save(KEY, {"access_token": "a"})
+    no_access_token = full_token()
+    no_access_token.access_token = ""  # OAuthToken() refuses this; a token changed later can have it
     with pytest.raises(ValueError, match="access_token"):
-        store.save(KEY, OAuthToken(token_type="Bearer"))
+        store.save(KEY, no_access_token)
     for timeout in (0, -1, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="timeout"):
             with store.lock(KEY, timeout):

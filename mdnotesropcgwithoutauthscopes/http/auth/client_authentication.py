@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import base64
 import logging
-from enum import Enum
 from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import quote, quote_plus
 
 from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
+from mdnotesropcgwithoutauthscopes.str_enum import StrEnum
 
 logger = logging.getLogger("mdnotesropcgwithoutauthscopes")
 
 T = TypeVar("T")
 
 
-class ClientAuthentication(str, Enum):
+class ClientAuthentication(StrEnum):
     """How the client id and secret are sent to the token endpoint (same for fetch and refresh).
 
     Members compare equal to their strings (``ClientAuthentication.BASIC == "client_secret_basic"``).
@@ -36,9 +36,6 @@ class ClientAuthentication(str, Enum):
     BASIC_UNENCODED = "client_secret_basic_unencoded"
     #: ``client_id`` and ``client_secret`` in the form body (RFC 6749 section 2.3.1, second option).
     REQUEST_BODY = "client_secret_post"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 def _percent_encode(value: str) -> str:
