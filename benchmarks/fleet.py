@@ -63,7 +63,9 @@ def _credentials(**extra: Any) -> Any:
 # ------------------------------------------------------------------------------------- the fleet
 
 
-def _fleet_process(base_uri, store, restored, threads, seconds, go, results) -> None:
+def _fleet_process(
+    base_uri: str, store: Any, restored: Any, threads: int, seconds: float, go: Any, results: Any
+) -> None:
     """One process: ``threads`` threads sharing one client; reports its calls, failures and token times."""
     from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import (
         MdnotesropcgwithoutauthscopesClient,
@@ -214,7 +216,7 @@ def hot_path(args: argparse.Namespace, redis_url: str | None) -> None:
 
     def client(**extra: Any) -> Any:
         session = requests.Session()
-        session.mount("http://127.0.0.1:1/", _stub_adapter_class()())
+        session.mount("http://127.0.0.1:1/", _stub_adapter_class()())  # type: ignore[no-untyped-call]
         return MdnotesropcgwithoutauthscopesClient(
             base_uri=STUB_BASE, http_client_instance=session, resource_owner_auth_credentials=_credentials(**extra)
         )
@@ -235,11 +237,14 @@ def hot_path(args: argparse.Namespace, redis_url: str | None) -> None:
             rounds[name].append((time.process_time() - began) / args.calls * 1e6)
     print(f"\nHot path: CPU per get_status() with a valid token, stub transport, median of {args.rounds} rounds")
     print(f"of {args.calls} calls\n")
-    print("| client | CPU µs/call, median | fastest round | store operations during the timed calls |")
+    print(
+        f"| client | CPU µs/call, fastest of {args.rounds} rounds | median of {args.rounds} rounds"
+        " | store operations during the timed calls |"
+    )
     print("|---|---|---|---|")
     for name, samples in rounds.items():
         touched = counters[name].touched - touched_before[name] if name in counters else 0
-        print(f"| {name} | {statistics.median(samples):.1f} | {min(samples):.1f} | {touched} |")
+        print(f"| {name} | {min(samples):.1f} | {statistics.median(samples):.1f} | {touched} |")
     for peer in peers.values():
         peer.close()
     for store in stores.values():
