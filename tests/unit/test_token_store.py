@@ -500,6 +500,14 @@ def test_redis_accepts_urls_and_clients_and_refuses_the_rest(redis_server):
         store.close()  # leaves a passed-in client open
         assert client.ping()
 
+    from redis.sentinel import Sentinel  # its master_for() client is a redis.Redis; nothing connects yet
+
+    sentinel_client = Sentinel([("127.0.0.1", redis_server.port)], password=PASSWORD).master_for("tokens")
+    assert (
+        repr(RedisTokenStore(sentinel_client))
+        == "RedisTokenStore(\"SentinelConnectionPool('tokens')\", prefix='mdnotes:')"
+    )
+
     with pytest.raises(TypeError, match="redis.Redis client"):
         RedisTokenStore(6379)
     with pytest.raises(ValueError, match="not http:// URL"):
@@ -574,16 +582,20 @@ def test_redis_store_without_the_redis_package_says_what_to_install(monkeypatch)
 
 
 def test_importing_the_sdk_never_imports_redis():
+    """Not the package, nor any of its modules (RedisTokenStore imports redis only when built)."""
     code = (
-        "import sys\n"
-        "import mdnotesropcgwithoutauthscopes\n"
+        "import importlib, pkgutil, sys\n"
+        "import mdnotesropcgwithoutauthscopes as package\n"
         "from mdnotesropcgwithoutauthscopes import RedisTokenStore, SQLiteTokenStore\n"
-        "import mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client\n"
-        "import mdnotesropcgwithoutauthscopes.http.auth.o_auth_2\n"
-        "print(sorted(name for name in sys.modules if name == 'redis' or name.startswith('redis.')))\n"
+        "names = [m.name for m in pkgutil.walk_packages(package.__path__, package.__name__ + '.')]\n"
+        "for name in names:\n"
+        "    if not name.endswith('__main__'):\n"
+        "        importlib.import_module(name)\n"
+        "print(len(names), sorted(name for name in sys.modules if name == 'redis' or name.startswith('redis.')))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
-    assert result.stdout.strip() == "[]"
+    count, loaded = result.stdout.split(" ", 1)
+    assert int(count) > 30 and loaded.strip() == "[]"
 
 
 def test_redis_store_works_with_the_documented_acl_user(redis_binary, sdk_logs):
