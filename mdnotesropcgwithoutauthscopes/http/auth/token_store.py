@@ -615,10 +615,15 @@ def _redact_url(url: str) -> str:
 
 
 def _describe_client(client: Any) -> str:
-    kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", {}) or {}
+    """Where a passed-in client connects, for repr and messages (never its password)."""
+    pool = getattr(client, "connection_pool", None)
+    kwargs = getattr(pool, "connection_kwargs", {}) or {}
     if kwargs.get("path"):
         return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
-    return f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
+    if kwargs.get("host"):
+        return f"{kwargs['host']}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+    service = getattr(pool, "service_name", None)  # a Sentinel pool finds its host when it connects
+    return f"{type(pool).__name__}({service!r})" if service else type(pool).__name__
 
 
 def _reopen_redis_store(url: str, prefix: str) -> RedisTokenStore:
@@ -631,8 +636,8 @@ class RedisTokenStore(_LeasedStore):
     Needs the optional ``redis`` package (``pip install 'mdnotesropcgwithoutauthscopes[redis]'``),
     imported only when a store is built. Keys are ``<prefix>token:{<key>}`` (the token, as JSON),
     ``<prefix>lock:{<key>}`` (the lease) and ``<prefix>wake:{<key>}`` (wakes waiters); the key the
-    SDK passes is a hash, so no username or client id is readable in Redis. The braces keep one
-    key's entries in one Redis Cluster slot.
+    SDK passes is a hash, so no username or client id is readable in Redis. The braces are a hash
+    tag: one token's keys always hash alike, as the scripts touching two of them need when sharded.
 
     The lock is a lease: ``SET NX PX`` with a random value, released by a script that deletes it
     only while the value is still ours, so a holder whose lease ran out never removes the lock of
