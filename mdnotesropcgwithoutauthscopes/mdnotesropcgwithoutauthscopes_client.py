@@ -165,8 +165,8 @@ def _make_http_client(config: Configuration) -> HttpClient:
         return config.http_client_instance
     from mdnotesropcgwithoutauthscopes.http.requests_client import RequestsClient
 
+    # The timeout is not given here: the pipeline passes config.timeout with every request.
     return RequestsClient(
-        config.timeout,
         proxies=config.proxy_settings.to_proxies() if config.proxy_settings is not None else None,
         verify=config.verify_ssl,
         max_response_bytes=config.max_response_bytes,

@@ -22,6 +22,7 @@ from urllib3 import exceptions as urllib3_exceptions
 
 from mdnotesropcgwithoutauthscopes import __version__
 from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
+from mdnotesropcgwithoutauthscopes.configuration import DEFAULT_MAX_RESPONSE_BYTES
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import (
     APIConnectionException,
     APITimeoutException,
@@ -86,6 +87,11 @@ def _stop_at_redirect(response: requests.Response, **_: Any) -> None:
         raise _Redirected(response)
 
 
+# For an execute() called without a timeout on a client built without one (never the SDK's own
+# pipeline, which passes Configuration.timeout): the same 60 seconds as Configuration's default.
+_DEFAULT_TIMEOUT = 60.0
+
+
 class RequestsClient(HttpClient):
     """Sends requests through one pooled ``requests.Session`` (keep-alive, thread-safe for sending).
 
@@ -94,7 +100,9 @@ class RequestsClient(HttpClient):
     ``follow_redirects`` is False (token requests) gets the 3xx answer back.
 
     Args:
-        timeout: default seconds to wait for the server.
+        timeout: seconds to wait for the server when ``execute`` is not given one (60 when
+            neither says). The SDK's pipeline always passes the configuration's ``timeout``, the
+            one place where a client's timeout lives.
         proxies: a ``requests`` proxies mapping (see ``ProxySettings.to_proxies``).
         verify: TLS verification: True, False or a CA bundle path.
         max_response_bytes: the largest body read, after decompression.
@@ -106,11 +114,11 @@ class RequestsClient(HttpClient):
 
     def __init__(
         self,
-        timeout: float = 60,
+        timeout: Optional[float] = None,
         *,
         proxies: Optional[dict[str, str]] = None,
         verify: Any = True,
-        max_response_bytes: int = 10 * 1024 * 1024,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         http_client_instance: Optional[requests.Session] = None,
         override_http_client_configuration: bool = False,
     ) -> None:
@@ -150,7 +158,8 @@ class RequestsClient(HttpClient):
             APIException: a redirect that cannot be followed (bad ``Location``, too many hops).
         """
         url = request.query_url
-        timeout = self.timeout if timeout is None else timeout
+        if timeout is None:
+            timeout = self.timeout if self.timeout is not None else _DEFAULT_TIMEOUT
         if self._pid != os.getpid():
             self._forget_parent_connections()
         deadline = time.monotonic() + timeout

@@ -232,3 +232,19 @@ def test_refused_connection_on_a_token_request_is_raised_at_once_by_default(wait
     with pytest.raises(APIException):
         make_client(base_uri="http://127.0.0.1:9/x").http_ropcg.fetch_token()
     assert waits == []
+
+
+def test_timeout_lives_in_the_configuration_and_travels_with_each_request(rsps):
+    seen = []
+    client = _client(timeout=7.5)
+    inner = client.http_client.execute
+
+    def recording(request, *, timeout=None):
+        seen.append(timeout)
+        return inner(request, timeout=timeout)
+
+    client.http_client.execute = recording
+    rsps.get(STATUS_URL, json=STATUS_BODY)
+    client.service.get_status()
+    assert client.http_client.timeout is None  # the transport keeps no copy of its own
+    assert seen == [7.5]
