@@ -450,3 +450,30 @@ def test_manual_refresh_with_a_store_saves_what_it_returns(rsps):
 def test_token_store_must_be_a_token_store():
     with pytest.raises(TypeError, match="o_auth_token_store"):
         ResourceOwnerAuthCredentials(o_auth_token_store="tokens.sqlite3")
+
+
+def test_closing_the_client_during_an_early_renewal_is_not_a_warning(rsps, clock, sdk_logs):
+    rsps.get(STATUS_URL, json=STATUS_BODY)
+    at_token_request, closed = threading.Event(), threading.Event()
+
+    class HoldTokenRequests:
+        def on_before_request(self, request):
+            if request.query_url == TOKEN_URL:
+                at_token_request.set()
+                closed.wait(5)
+
+        def on_after_response(self, response):
+            pass
+
+    client = make_client(
+        make_credentials(o_auth_token=stored_token(1, expires_in=100), o_auth_refresh_window=10),
+        http_call_back=HoldTokenRequests(),
+    )
+    clock.advance(95)
+    client.service.get_status()
+    assert at_token_request.wait(5)
+    client.close()
+    closed.set()
+    assert _wait_for(lambda: not _renewal_threads())
+    assert token_calls(rsps) == []  # nothing was sent after close()
+    assert [r for r in sdk_logs.records if r.levelno >= logging.WARNING] == []

@@ -17,6 +17,7 @@ from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import APIConnectionException
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from mdnotesropcgwithoutauthscopes.exceptions.auth_validation_exception import AuthValidationException
+from mdnotesropcgwithoutauthscopes.exceptions.client_closed_exception import ClientClosedException
 from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
 from mdnotesropcgwithoutauthscopes.http.auth.client_authentication import (
     ClientAuthentication,
@@ -418,6 +419,8 @@ class OAuth2:
         token = None
         try:
             _, token = self._renew(stale, early=True)
+        except ClientClosedException:
+            logger.debug("Early token renewal dropped: the client was closed")
         except Exception as exc:  # noqa: BLE001 - a background failure must reach the log, not kill a thread
             left = (stale.deadline or 0.0) - self._clock()
             pause = min(_EARLY_RETRY_MAX, max(_EARLY_RETRY_MIN, left * _EARLY_RETRY_SHARE))
