@@ -153,27 +153,36 @@ def test_refresh_window_is_validated():
 # ----------------------------------------------------------------------------- shared failures
 
 
-def test_threads_waiting_on_a_failed_token_request_share_its_failure(rsps):
-    gate = Gate(lambda n: {"error": "temporarily_unavailable"}, status=400)
-    rsps.add_callback("POST", TOKEN_URL, callback=gate)
-    client = make_client()
+def _calls_in_threads(client, expected, count=8):
+    """Start ``count`` threads calling the API; ``finish()`` joins them and returns what they raised."""
     errors = []
 
     def call():
         try:
             client.service.get_status()
-        except OAuthProviderException as exc:
+        except expected as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=call) for _ in range(8)]
+    threads = [threading.Thread(target=call) for _ in range(count)]
     for thread in threads:
         thread.start()
+
+    def finish():
+        for thread in threads:
+            thread.join(10)
+        return errors
+
+    return finish
+
+
+def test_threads_waiting_on_a_failed_token_request_share_its_failure(rsps):
+    gate = Gate(lambda n: {"error": "temporarily_unavailable"}, status=400)
+    rsps.add_callback("POST", TOKEN_URL, callback=gate)
+    finish = _calls_in_threads(make_client(), OAuthProviderException)
     assert gate.entered.wait(5)
     time.sleep(0.2)  # let the other seven queue behind the one request
     gate.opened.set()
-    for thread in threads:
-        thread.join(10)
-    assert len(errors) == 8
+    assert len(finish()) == 8
     assert gate.count == 1
 
 
@@ -187,24 +196,12 @@ def test_a_raising_token_provider_is_called_once_for_all_waiting_threads():
         raise RuntimeError("identity service down")
 
     client = make_client(ResourceOwnerAuthCredentials(o_auth_token_provider=provider))
-    errors = []
-
-    def call():
-        try:
-            client.service.get_status()
-        except RuntimeError as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=call) for _ in range(8)]
-    for thread in threads:
-        thread.start()
+    finish = _calls_in_threads(client, RuntimeError)
     assert _wait_for(lambda: len(calls) == 1)
-    time.sleep(0.2)
+    time.sleep(0.2)  # let the other seven queue behind the one call
     release.set()
-    for thread in threads:
-        thread.join(10)
+    assert len(finish()) == 8
     assert len(calls) == 1
-    assert len(errors) == 8
 
 
 def test_after_a_shared_failure_the_next_call_tries_again(rsps):
