@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from mdnotesropcgwithoutauthscopes.api_helper import check_type
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials
+from mdnotesropcgwithoutauthscopes.http.http_client import DEFAULT_MAX_RESPONSE_BYTES as DEFAULT_MAX_RESPONSE_BYTES
 from mdnotesropcgwithoutauthscopes.http.proxy_settings import ProxySettings
 from mdnotesropcgwithoutauthscopes.immutable_settings import ImmutableSettings
 
@@ -42,7 +43,6 @@ _ENVIRONMENTS = {
 
 DEFAULT_RETRY_STATUSES: tuple[int, ...] = (408, 413, 429, 500, 502, 503, 504, 521, 522, 524)
 DEFAULT_RETRY_METHODS: tuple[str, ...] = ("GET", "PUT")
-DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 
 
 # An HTTP method is a token (RFC 9110 section 9.1 and 5.6.2): no spaces, line breaks or separators.

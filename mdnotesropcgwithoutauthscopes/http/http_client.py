@@ -5,6 +5,9 @@ from typing import Optional
 from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
 from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
 
+#: The largest response body a client reads unless told otherwise (``Configuration.max_response_bytes``).
+DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+
 
 class HttpClient:
     """Sends one ``HttpRequest`` and returns its ``HttpResponse``; no retries, no auth.

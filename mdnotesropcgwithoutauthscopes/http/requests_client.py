@@ -22,14 +22,13 @@ from urllib3 import exceptions as urllib3_exceptions
 
 from mdnotesropcgwithoutauthscopes import __version__
 from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
-from mdnotesropcgwithoutauthscopes.configuration import DEFAULT_MAX_RESPONSE_BYTES
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import (
     APIConnectionException,
     APITimeoutException,
 )
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from mdnotesropcgwithoutauthscopes.exceptions.response_too_large_exception import ResponseTooLargeException
-from mdnotesropcgwithoutauthscopes.http.http_client import HttpClient
+from mdnotesropcgwithoutauthscopes.http.http_client import DEFAULT_MAX_RESPONSE_BYTES, HttpClient
 from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
 from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
 
