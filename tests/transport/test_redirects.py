@@ -221,3 +221,13 @@ def test_debug_log_of_a_refused_redirect_has_no_secret(serve, caplog):
     for secret in (PASSWORD, CLIENT_SECRET, USERNAME):
         assert secret not in text
     assert json.dumps(STATUS)  # the module's status document stays importable for other tests
+
+
+def test_api_call_whose_token_request_is_redirected_fails_without_leaking(serve):
+    other = serve(token_reply)
+    origin = serve(redirect_reply(307, other.url + "/token"))
+    with pytest.raises(APIException, match="never redirected") as info:
+        password_client(origin.url).service.get_status()
+    assert info.value.response_code == 307
+    assert [path for _, path, _, _ in origin.requests] == ["/token"]
+    assert other.requests == []
