@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Generator
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import APIConnectionException
@@ -29,9 +29,6 @@ from mdnotesropcgwithoutauthscopes.http.auth.token_store import TokenStore, Toke
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
 
 if TYPE_CHECKING:
-    from mdnotesropcgwithoutauthscopes.controllers.o_auth_authorization_controller import (
-        OAuthAuthorizationController,
-    )
     from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
     from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
 
@@ -52,6 +49,45 @@ _EARLY_RETRY_MIN = 0.2
 _EARLY_RETRY_MAX = 30.0
 # The "error" auth-param of a WWW-Authenticate challenge (RFC 6750 section 3), quoted or not.
 _CHALLENGE_ERROR = re.compile(r'(?:^|[\s,])error\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]+))', re.IGNORECASE)
+
+
+class _EndpointSettings(Protocol):
+    """What the auth manager reads of the client's configuration."""
+
+    @property
+    def timeout(self) -> float: ...
+
+    @property
+    def max_retries(self) -> int: ...
+
+    @property
+    def max_retry_wait(self) -> float: ...
+
+    def get_base_uri(self) -> str: ...
+
+
+class TokenEndpoint(Protocol):
+    """The token endpoint as the auth manager uses it (``OAuthAuthorizationController``)."""
+
+    @property
+    def config(self) -> _EndpointSettings: ...
+
+    def request_token(
+        self,
+        authorization: Optional[str],
+        username: str,
+        password: str,
+        scope: Optional[str] = None,
+        _optional_form_parameters: Optional[dict[str, Any]] = None,
+    ) -> OAuthToken: ...
+
+    def refresh_token(
+        self,
+        authorization: Optional[str],
+        refresh_token: str,
+        scope: Optional[str] = None,
+        _optional_form_parameters: Optional[dict[str, Any]] = None,
+    ) -> OAuthToken: ...
 
 
 def token_store_key(token_url: str, client_id: Optional[str], username: Optional[str]) -> str:
@@ -119,7 +155,7 @@ class OAuth2:
     def __init__(
         self,
         credentials: Optional[ResourceOwnerAuthCredentials],
-        auth_controller: OAuthAuthorizationController,
+        auth_controller: TokenEndpoint,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
