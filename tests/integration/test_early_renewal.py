@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import APITimeoutException
 from mdnotesropcgwithoutauthscopes.http.auth.token_store import SQLiteTokenStore
 from mdnotesropcgwithoutauthscopes.http.http_client import HttpClient
 from mdnotesropcgwithoutauthscopes.http.requests_client import RequestsClient
@@ -148,6 +149,7 @@ def test_a_forked_child_starts_clean_while_the_parent_renews(start):
 EXITING_SCRIPT = """
 import sys, time
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials
+from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import APITimeoutException
 from mdnotesropcgwithoutauthscopes.http.auth.token_store import SQLiteTokenStore
 from mdnotesropcgwithoutauthscopes.http.requests_client import RequestsClient
 from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import MdnotesropcgwithoutauthscopesClient
@@ -191,3 +193,27 @@ def test_an_exiting_interpreter_lets_a_renewal_in_flight_finish_and_save(start, 
     assert server.stats()["refresh_grants"] == 1
     assert "Traceback" not in result.stderr
     store.close()
+
+
+def test_threads_waiting_on_a_token_request_that_times_out_share_its_timeout(start):
+    server = start(token_lifetime=60)
+    server.set_faults(latency=3)  # the token endpoint answers after 3 s: past the 1 s timeout
+    client = client_for(server, timeout=1)
+    errors = []
+
+    def call():
+        try:
+            client.service.get_status()
+        except APITimeoutException as exc:
+            errors.append(exc)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    elapsed = time.monotonic() - started
+    assert len(errors) == 8
+    assert server.stats()["token_requests"] == 1  # one attempt, its timeout shared by all eight
+    assert elapsed < 2.5  # one timeout, not one per thread in turn (that was 8 s)
