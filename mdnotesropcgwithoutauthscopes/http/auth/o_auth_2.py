@@ -198,7 +198,7 @@ class OAuth2:
         """
         state = self._state
         if state is None and self._store is not None:
-            state = self._adopt_stored(None, early=False)
+            state = self._adopt_stored()
         return state.token if state is not None else None
 
     @property
@@ -342,7 +342,7 @@ class OAuth2:
         """
         seen = self._attempts
         if stale is None and self._store is not None:
-            adopted = self._adopt_stored(None, early=False)  # a restart: no lock while the stored one is good
+            adopted = self._adopt_stored()  # a restart: no lock while the stored one is good
             if adopted is not None:
                 return adopted, None
         with self._locked():
@@ -649,12 +649,13 @@ class OAuth2:
         state = self._state
         return state.token if state is not None else None
 
-    def _adopt_stored(self, stale: Optional[_TokenState], *, early: bool) -> Optional[_TokenState]:
+    def _adopt_stored(self) -> Optional[_TokenState]:
+        """Install the stored token, without the lock or a request, if it is valid now."""
         stored = self._store_load()
         if stored is None:
             return None
         state = self._state_for(stored, stamped_at=None)
-        if not self._usable(state, stale, early):
+        if not self._usable(state, None, early=False):
             return None
         with self._locked():
             if self._state is None or self._state.token.access_token != stored.access_token:
