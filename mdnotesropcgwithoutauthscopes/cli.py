@@ -455,6 +455,7 @@ def describe_failure(exc: BaseException, settings: Settings, base_uri: str, *, l
     from mdnotesropcgwithoutauthscopes.exceptions.auth_validation_exception import AuthValidationException
     from mdnotesropcgwithoutauthscopes.exceptions.insecure_transport_exception import InsecureTransportException
     from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
+    from mdnotesropcgwithoutauthscopes.http.auth.client_authentication import is_client_refusal, is_grant_refusal
 
     relogin = "; run 'mdnotes login'"
     if isinstance(exc, APIConnectionException):
@@ -467,9 +468,9 @@ def describe_failure(exc: BaseException, settings: Settings, base_uri: str, *, l
         said = exc.error or f"HTTP {exc.response_code}"
         if exc.error_description:
             said += f": {exc.error_description}"
-        if exc.error == "invalid_client" or (exc.response_code == 401 and exc.error is None):
+        if is_client_refusal(exc):
             return CommandError(f"the server refused the client id or client secret ({said})", EXIT_AUTH)
-        if exc.error in ("invalid_grant", "unauthorized_client"):
+        if exc.error == "unauthorized_client" or is_grant_refusal(exc):
             if logging_in:
                 return CommandError(
                     f"login refused for {settings.username}: wrong username or password ({said})", EXIT_AUTH

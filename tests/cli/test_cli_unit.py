@@ -57,8 +57,8 @@ def settings(**changes):
     return cli.Settings(**values)
 
 
-def response(status, body, url=BASE + "/token"):
-    return HttpResponse(status, None, {}, json.dumps(body), HttpRequest("POST", url))
+def response(status, body, url=BASE + "/token", headers=None):
+    return HttpResponse(status, None, headers or {}, json.dumps(body), HttpRequest("POST", url))
 
 
 # ---------------------------------------------------------------------------------------- import
@@ -397,11 +397,25 @@ def test_a_refused_refresh_asks_to_log_in_again():
     assert failure.message.endswith("(invalid_grant: The refresh token was already used); run 'mdnotes login'")
 
 
-@pytest.mark.parametrize("body", [{"error": "invalid_client"}, {}])
-def test_a_refused_client_is_an_authentication_failure(body):
-    refusal = OAuthProviderException("OAuth 2 provider says client authentication failed.", response(401, body))
+@pytest.mark.parametrize(
+    ("body", "headers"), [({"error": "invalid_client"}, None), ({}, {"WWW-Authenticate": 'Basic realm="token"'})]
+)
+def test_a_refused_client_is_an_authentication_failure(body, headers):
+    refusal = OAuthProviderException(
+        "OAuth 2 provider says client authentication failed.", response(401, body, headers=headers)
+    )
     failure = describe(refusal, logging_in=True)
     assert failure.exit_code == cli.EXIT_AUTH and "client id or client secret" in failure.message
+
+
+def test_a_401_naming_no_error_at_login_is_a_wrong_password_as_the_sdk_reads_it():
+    refusal = OAuthProviderException(
+        "OAuth 2 provider says client authentication failed.",
+        response(401, {"detail": "Incorrect username or password"}, headers={"WWW-Authenticate": "Bearer"}),
+    )
+    failure = describe(refusal, logging_in=True)
+    assert failure.exit_code == cli.EXIT_AUTH
+    assert failure.message.startswith("login refused for alice@example.com: wrong username or password")
 
 
 def test_a_token_endpoint_that_is_unavailable_is_an_api_error():

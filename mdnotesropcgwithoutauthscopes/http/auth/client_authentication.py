@@ -88,6 +88,19 @@ def is_client_refusal(exc: OAuthProviderException) -> bool:
     return any(part.strip().lower().startswith("basic") for part in challenge.split(","))
 
 
+def is_grant_refusal(exc: OAuthProviderException) -> bool:
+    """True when a token error says the grant itself was refused (API.md section 4).
+
+    A 400 or 401 that is ``invalid_grant`` (a wrong password, a spent or expired refresh token), or
+    that names no error and is not a refusal of the client (a framework's ``{"detail": ...}``).
+    """
+    if exc.response_code not in (400, 401):
+        return False
+    if exc.error == "invalid_grant":
+        return True
+    return exc.error is None and not is_client_refusal(exc)
+
+
 class ClientAuthenticator:
     """Authenticates one client at the token endpoint, learning what an AUTO server accepts.
 

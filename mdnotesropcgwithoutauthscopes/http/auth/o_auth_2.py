@@ -22,7 +22,7 @@ from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import O
 from mdnotesropcgwithoutauthscopes.http.auth.client_authentication import (
     ClientAuthentication,
     ClientAuthenticator,
-    is_client_refusal,
+    is_grant_refusal,
 )
 from mdnotesropcgwithoutauthscopes.http.auth.credentials import ResourceOwnerAuthCredentials
 from mdnotesropcgwithoutauthscopes.http.auth.token_store import TokenStore, TokenStoreError
@@ -486,7 +486,7 @@ class OAuth2:
                 try:
                     return self._refresh_grant(last.refresh_token, None)
                 except OAuthProviderException as exc:
-                    if not _refresh_refused(exc) or not self._password_allowed():
+                    if not is_grant_refusal(exc) or not self._password_allowed():
                         raise
                     logger.info("Refresh token refused (%s); signing in again with the password grant", exc.error)
                 except APIConnectionException as exc:
@@ -765,18 +765,6 @@ def _exact_expiry(token: OAuthToken, stamped_at: Optional[float]) -> Optional[fl
     if stamped_at is not None and lifetime is not None:
         return stamped_at + lifetime
     return None if token.expiry is None else float(token.expiry)
-
-
-def _refresh_refused(exc: OAuthProviderException) -> bool:
-    """A refused refresh that a password grant may recover from (API.md section 4).
-
-    A 400 or 401 that is ``invalid_grant``, or that names no error and is not a client refusal.
-    """
-    if exc.response_code not in (400, 401):
-        return False
-    if exc.error == "invalid_grant":
-        return True
-    return exc.error is None and not is_client_refusal(exc)
 
 
 def _checked_params(additional_params: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
