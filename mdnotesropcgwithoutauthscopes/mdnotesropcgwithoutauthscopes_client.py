@@ -97,7 +97,11 @@ class MdnotesropcgwithoutauthscopesClient(KeywordChecked):
         self._http_client = _make_http_client(config)
         self._pipeline = CallPipeline(config, self._http_client)
         self.o_auth_authorization = OAuthAuthorizationController(self._pipeline)
-        self.http_ropcg = OAuth2(config.resource_owner_auth_credentials, self.o_auth_authorization)
+        # The auth manager's own view of the token endpoint: the same pipeline, but the manager
+        # paces repeated token requests itself (API.md section 9), so the pipeline does not retry them.
+        self.http_ropcg = OAuth2(
+            config.resource_owner_auth_credentials, OAuthAuthorizationController(self._pipeline, retries=False)
+        )
         self._pipeline.auth = self.http_ropcg
         self.service = ServiceController(self._pipeline)
         self.user = UserController(self._pipeline)
@@ -122,6 +126,7 @@ class MdnotesropcgwithoutauthscopesClient(KeywordChecked):
         if self._closed:
             return
         self._closed = True
+        self.http_ropcg.close()
         self._pipeline.http_client = _ClosedHttpClient()
         self._http_client.close()
 

@@ -56,9 +56,19 @@ class Endpoint(Generic[ModelT]):
         sends_credentials: True when the request itself carries secrets (token requests).
         errors: status code to ``(exception class, reason)`` for this endpoint; any other error
             status gets the class of the SDK-wide table (``exception_class_for_status``).
+        retries: False to send each request once, whatever the retry settings.
     """
 
-    __slots__ = ("method", "path", "response_model", "server", "requires_auth", "sends_credentials", "errors")
+    __slots__ = (
+        "method",
+        "path",
+        "response_model",
+        "server",
+        "requires_auth",
+        "sends_credentials",
+        "errors",
+        "retries",
+    )
 
     def __init__(
         self,
@@ -70,6 +80,7 @@ class Endpoint(Generic[ModelT]):
         requires_auth: bool = False,
         sends_credentials: bool = False,
         errors: Optional[Mapping[int, tuple[type[APIException], str]]] = None,
+        retries: bool = True,
     ) -> None:
         self.method = method
         self.path = path
@@ -78,6 +89,20 @@ class Endpoint(Generic[ModelT]):
         self.requires_auth = requires_auth
         self.sends_credentials = sends_credentials
         self.errors: dict[int, tuple[type[APIException], str]] = dict(errors or {})
+        self.retries = retries
+
+    def without_retries(self) -> "Endpoint[ModelT]":
+        """The same declaration, sent once whatever the retry settings."""
+        return Endpoint(
+            self.method,
+            self.path,
+            self.response_model,
+            server=self.server,
+            requires_auth=self.requires_auth,
+            sends_credentials=self.sends_credentials,
+            errors=self.errors,
+            retries=False,
+        )
 
 
 class CallPipeline:
@@ -216,6 +241,8 @@ class CallPipeline:
         error: Optional[APIConnectionException],
     ) -> Optional[float]:
         """The whole retry policy: seconds to wait before the next attempt, or None to stop."""
+        if not endpoint.retries:
+            return None
         config = self.config
         max_retries = config.max_retries
         if endpoint.sends_credentials and response is not None and response.status_code in _TOKEN_RETRY_STATUSES:

@@ -2,7 +2,7 @@
 
 from typing import Any, Optional
 
-from mdnotesropcgwithoutauthscopes.controllers.base_controller import BaseController, Endpoint
+from mdnotesropcgwithoutauthscopes.controllers.base_controller import BaseController, CallPipeline, Endpoint
 from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
 from mdnotesropcgwithoutauthscopes.http.http_method_enum import HttpMethodEnum
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
@@ -17,6 +17,8 @@ _TOKEN = Endpoint(
         401: (OAuthProviderException, "OAuth 2 provider says client authentication failed."),
     },
 )
+# The same endpoint, sent once: for the auth manager, which paces repeats itself (API.md section 9).
+_TOKEN_ONCE = _TOKEN.without_retries()
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
@@ -25,7 +27,17 @@ class OAuthAuthorizationController(BaseController):
 
     Most code should use ``client.http_ropcg`` (``fetch_token``, ``refresh_token``), which
     builds the client authentication for you and stamps the token's expiry.
+
+    Args:
+        pipeline: the client's call pipeline.
+        retries: False to send each token request once, without the pipeline's retries (what the
+            auth manager uses: it paces repeats itself and must not present a refresh token again
+            once it has lost the token store's lease).
     """
+
+    def __init__(self, pipeline: CallPipeline, *, retries: bool = True) -> None:
+        super().__init__(pipeline)
+        self._endpoint = _TOKEN if retries else _TOKEN_ONCE
 
     def request_token(
         self,
@@ -96,4 +108,4 @@ class OAuthAuthorizationController(BaseController):
         headers = dict(_FORM)
         if authorization is not None:
             headers["Authorization"] = authorization
-        return self._pipeline.call(_TOKEN, headers=headers, form=form)
+        return self._pipeline.call(self._endpoint, headers=headers, form=form)

@@ -22,6 +22,9 @@ from mdnotesropcgwithoutauthscopes.exceptions.auth_validation_exception import (
 from mdnotesropcgwithoutauthscopes.exceptions.client_closed_exception import (
     ClientClosedException,
 )
+from mdnotesropcgwithoutauthscopes.exceptions.credentials_held_exception import (
+    CredentialsHeldException,
+)
 from mdnotesropcgwithoutauthscopes.exceptions.insecure_transport_exception import (
     InsecureTransportException,
 )
@@ -48,6 +51,7 @@ __all__ = [
     "BadRequestException",
     "ClientClosedException",
     "ConflictException",
+    "CredentialsHeldException",
     "InsecureTransportException",
     "InvalidClientException",
     "InvalidGrantException",

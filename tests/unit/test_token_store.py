@@ -18,13 +18,13 @@ import redis
 import mdnotesropcgwithoutauthscopes
 from mdnotesropcgwithoutauthscopes.http.auth import token_store as token_store_module
 from mdnotesropcgwithoutauthscopes.http.auth.token_store import (
-    SQLITE_SCHEMA_VERSION,
     MemoryTokenStore,
     RedisTokenStore,
     SQLiteTokenStore,
     TokenStore,
     TokenStoreError,
 )
+from mdnotesropcgwithoutauthscopes.http.auth.token_store.sqlite import SQLITE_SCHEMA_VERSION
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
 
 KEY = "3f1c0a9e5b7d2c4e6a8b0d1f3e5c7a9b"  # what the SDK passes: a hash

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from mdnotesropcgwithoutauthscopes.api_helper import check_type
 from mdnotesropcgwithoutauthscopes.http.auth.client_authentication import ClientAuthentication
+from mdnotesropcgwithoutauthscopes.http.auth.guard import HOLD_MAX_DEFAULT
 from mdnotesropcgwithoutauthscopes.http.auth.token_store import TokenStore
 from mdnotesropcgwithoutauthscopes.immutable_settings import ImmutableSettings
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
@@ -46,11 +47,18 @@ class ResourceOwnerAuthCredentials(ImmutableSettings):
             signing in again. A client built with a stored token never sends the password.
         o_auth_token_store: a ``TokenStore`` shared by every client, process and host that should
             use one token (see ``doc/token-stores.md``). Without one, the token lives in the client.
+        o_auth_token_store_key: names the token's owner in the store when the credentials name
+            no username (a stored token alone, perhaps with a client id): required then, since two
+            such clients of different users must never share a key. Any non-empty string; it is
+            hashed with the token endpoint and client id, like a derived key.
         o_auth_refresh_window: seconds before the (skewed) expiry at which the token is renewed
-            in the background while calls go on with the current one. None (the default) picks it
-            per token: a tenth of its lifetime or twice the last token request's duration,
-            whichever is larger, at most 60 seconds. ``0`` turns early renewal off. Never more
-            than half the token's lifetime.
+            in the background while calls go on with the current one. None (the default) renews
+            at half the token's lifetime, which leaves the other half to ride out an outage of
+            the token endpoint. ``0`` turns early renewal off. Never more than half the lifetime.
+        o_auth_refusal_hold_max: the longest the SDK holds back credentials the token endpoint
+            refused (seconds; 300 by default). After a refused password or client, the same
+            credentials are not sent again for a few seconds, doubling with each further refusal
+            up to this cap, so a changed password cannot lock the account. ``0`` turns it off.
 
     ``repr`` shows the secret, password and token as ``***``.
     """
@@ -68,6 +76,8 @@ class ResourceOwnerAuthCredentials(ImmutableSettings):
         "o_auth_relogin_with_password",
         "o_auth_token_store",
         "o_auth_refresh_window",
+        "o_auth_token_store_key",
+        "o_auth_refusal_hold_max",
     )
     _FIELDS = __slots__
     _SECRET_FIELDS = frozenset({"o_auth_client_secret", "o_auth_password", "o_auth_token"})
@@ -84,6 +94,8 @@ class ResourceOwnerAuthCredentials(ImmutableSettings):
     o_auth_relogin_with_password: bool
     o_auth_token_store: Optional[TokenStore]
     o_auth_refresh_window: Optional[float]
+    o_auth_token_store_key: Optional[str]
+    o_auth_refusal_hold_max: float
 
     def __init__(
         self,
@@ -100,6 +112,8 @@ class ResourceOwnerAuthCredentials(ImmutableSettings):
         o_auth_relogin_with_password: bool = True,
         o_auth_token_store: Optional[TokenStore] = None,
         o_auth_refresh_window: Optional[float] = None,
+        o_auth_token_store_key: Optional[str] = None,
+        o_auth_refusal_hold_max: float = HOLD_MAX_DEFAULT,
     ) -> None:
         for name, value in (
             ("o_auth_client_id", o_auth_client_id),
@@ -139,6 +153,20 @@ class ResourceOwnerAuthCredentials(ImmutableSettings):
                 raise ValueError(
                     f"o_auth_refresh_window must be a non-negative number of seconds, not {o_auth_refresh_window!r}"
                 )
+        check_type("o_auth_token_store_key", o_auth_token_store_key, str)
+        if o_auth_token_store_key is not None and not o_auth_token_store_key.strip():
+            raise ValueError("o_auth_token_store_key must not be empty (leave it None to derive the key)")
+        if o_auth_token_store is not None and o_auth_username is None and o_auth_token_store_key is None:
+            raise ValueError(
+                "credentials with an o_auth_token_store but no o_auth_username identify no user, so clients of"
+                " different users could share one stored token: pass o_auth_token_store_key='...' naming whose"
+                " token it is (for example the user's id)"
+            )
+        check_type("o_auth_refusal_hold_max", o_auth_refusal_hold_max, (int, float), allow_none=False)
+        if not 0 <= o_auth_refusal_hold_max < math.inf:
+            raise ValueError(
+                f"o_auth_refusal_hold_max must be a non-negative number of seconds, not {o_auth_refusal_hold_max!r}"
+            )
         self.o_auth_client_id = o_auth_client_id
         self.o_auth_client_secret = o_auth_client_secret
         self.o_auth_username = o_auth_username
@@ -151,4 +179,6 @@ class ResourceOwnerAuthCredentials(ImmutableSettings):
         self.o_auth_relogin_with_password = o_auth_relogin_with_password
         self.o_auth_token_store = o_auth_token_store
         self.o_auth_refresh_window = o_auth_refresh_window
+        self.o_auth_token_store_key = o_auth_token_store_key
+        self.o_auth_refusal_hold_max = o_auth_refusal_hold_max
         self._freeze()
