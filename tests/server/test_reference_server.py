@@ -109,10 +109,18 @@ def test_password_grant_returns_bearer_token_without_scope(server: MdNotesServer
         "refresh_grants": 0,
         "failed_token_requests": 0,
         "reused_refresh_tokens": 0,
+        "refused_password_grants": 0,
+        "client_authentication_failures": 0,
+        "account_lockouts": 0,
+        "client_lockouts": 0,
+        "locked_account_refusals": 0,
+        "locked_client_refusals": 0,
+        "expired_access_tokens": 0,
         "api_requests": 0,
         "status_requests": 0,
         "user_requests": 0,
         "connections": 1,
+        "token_responses": {"password": {"200": 1}},
     }
 
 
@@ -322,7 +330,9 @@ def test_keep_alive_reuses_one_connection_without_nagle_delays(server: MdNotesSe
     assert server.stats()["api_requests"] == 10
 
     server.reset_stats()
-    assert set(server.stats().values()) == {0}
+    stats = server.stats()
+    assert stats.pop("token_responses") == {}
+    assert set(stats.values()) == {0}
 
 
 def test_concurrent_clients_each_get_their_own_tokens(server: MdNotesServer) -> None:
@@ -535,7 +545,6 @@ def test_command_line_prints_listening_line_serves_and_stops_on_sigterm() -> Non
         prefix = "MdNotes reference server listening on http://127.0.0.1:"
         assert first.startswith(prefix), first
         port = int(first[len(prefix) :])
-
         # The environment sets the client id, the flag beats the environment for the secret.
         response = requests.post(
             f"http://127.0.0.1:{port}/oauth2/non-auth-server/token",

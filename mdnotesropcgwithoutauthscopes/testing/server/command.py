@@ -35,6 +35,12 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a whole number of 0 or more: {text!r}")
+    return int(text)
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"not a port number (0-65535): {text!r}")
@@ -84,6 +90,21 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
         help="keep refresh tokens valid after use and send the same one back (default: rotate them)",
     )
     parser.add_argument(
+        "--lockout-threshold",
+        type=_count,
+        default=defaults.lockout_threshold,
+        metavar="N",
+        help="lock an account after N failed password grants for it, and the client after N failed client "
+        "authentications, within the lockout period; 0 turns lockout off (default %(default)s)",
+    )
+    parser.add_argument(
+        "--lockout-period",
+        type=_seconds,
+        default=defaults.lockout_period,
+        metavar="SECONDS",
+        help="seconds a failure is remembered and a lock lasts (default %(default)g)",
+    )
+    parser.add_argument(
         "--enable-faults",
         action="store_true",
         help="serve the fault-injection admin API under /_admin (loopback clients only)",
@@ -103,6 +124,8 @@ def resolve_config(
         "verbose": args.verbose,
         "users": tuple(args.users),
         "rotate_refresh_tokens": args.rotate_refresh_tokens,
+        "lockout_threshold": args.lockout_threshold,
+        "lockout_period": args.lockout_period,
     }
     for name, variable in _ENVIRONMENT.items():
         value = getattr(args, name)

@@ -21,6 +21,7 @@ from .endpoints import (
     count_token_request,
     error_reply,
     fault_reply,
+    grant_type_of,
     invalid_request_reply,
     status_reply,
     token_reply,
@@ -64,6 +65,7 @@ def _build_routes() -> Mapping[str, Route]:
     routes["/_admin/reset"] = Route("POST", "_admin_reset", RouteKind.ADMIN)
     routes["/_admin/stats"] = Route("GET", "_admin_stats", RouteKind.ADMIN)
     routes["/_admin/revoke"] = Route("POST", "_admin_revoke", RouteKind.ADMIN)
+    routes["/_admin/lockouts"] = Route("GET", "_admin_lockouts", RouteKind.ADMIN)
     return MappingProxyType(routes)
 
 
@@ -124,9 +126,12 @@ class RequestHandler(BaseHTTPRequestHandler):
             reply: Optional[Reply] = self._admin_reply(route, body)
         else:
             reply = self._public_reply(route, body)
-            if route is not None and route.kind is RouteKind.TOKEN and (reply is None or reply.status != 200):
+            if route is not None and route.kind is RouteKind.TOKEN:
                 # Counted before answering, so a client reading stats() right after sees it.
-                self.app.counters.increment("failed_token_requests")
+                counters = self.app.counters
+                counters.count_token_response(grant_type_of(body), "dropped" if reply is None else str(reply.status))
+                if reply is None or reply.status != 200:
+                    counters.increment("failed_token_requests")
         if reply is None:
             self._drop_connection()
         else:
@@ -262,6 +267,7 @@ class RequestHandler(BaseHTTPRequestHandler):
     def _admin_reset(self, body: bytes) -> Reply:
         self.app.clear_faults()
         self.app.reset_stats()
+        self.app.reset_lockouts()
         return Reply(200, {"status": "ok"})
 
     def _admin_stats(self, body: bytes) -> Reply:
@@ -269,3 +275,9 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def _admin_revoke(self, body: bytes) -> Reply:
         return Reply(200, {"revoked": self.app.revoke_all_tokens()})
+
+    def _admin_lockouts(self, body: bytes) -> Reply:
+        return Reply(
+            200,
+            {"locked_accounts": list(self.app.locked_accounts()), "locked_clients": list(self.app.locked_clients())},
+        )
