@@ -120,6 +120,10 @@ def test_password_grant_returns_bearer_token_without_scope(server: MdNotesServer
         "status_requests": 0,
         "user_requests": 0,
         "connections": 1,
+        "injected_token_503s": 0,
+        "injected_token_429s": 0,
+        "dropped_token_requests": 0,
+        "delayed_token_requests": 0,
         "token_responses": {"password": {"200": 1}},
     }
 

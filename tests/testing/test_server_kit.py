@@ -100,6 +100,10 @@ def test_sdk_client_flow_is_counted_by_grant_and_endpoint():
         "status_requests": 1,
         "user_requests": 2,
         "connections": 1,
+        "injected_token_503s": 0,
+        "injected_token_429s": 0,
+        "dropped_token_requests": 0,
+        "delayed_token_requests": 0,
         "token_responses": {"password": {"200": 1}, "refresh_token": {"200": 1}},
     }
 

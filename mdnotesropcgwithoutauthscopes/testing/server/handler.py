@@ -71,6 +71,15 @@ def _build_routes() -> Mapping[str, Route]:
 
 ROUTES = _build_routes()
 
+# An injected fault's action -> the counter of token requests it hit.
+_TOKEN_FAULT_COUNTERS = MappingProxyType(
+    {
+        FaultAction.DROP: "dropped_token_requests",
+        FaultAction.UNAVAILABLE: "injected_token_503s",
+        FaultAction.RATE_LIMITED: "injected_token_429s",
+    }
+)
+
 _TOO_LARGE = error_reply(413, "invalid_request", f"The request body is larger than {MAX_BODY} bytes")
 
 
@@ -142,14 +151,19 @@ class RequestHandler(BaseHTTPRequestHandler):
         if route is None:
             return self._reply(None, body)
         counters = self.app.counters
-        if route.kind is RouteKind.TOKEN:
+        token = route.kind is RouteKind.TOKEN
+        if token:
             count_token_request(counters, body)
         else:
             counters.increment("api_requests")
             if route.counter is not None:
                 counters.increment(route.counter)
-        fault = self.app.faults.decide()
+        fault = self.app.faults.decide(token=token)
+        if token and fault.action is not FaultAction.NONE:
+            counters.increment(_TOKEN_FAULT_COUNTERS[fault.action])
         if fault.latency:
+            if token:
+                counters.increment("delayed_token_requests")
             time.sleep(fault.latency)
         if fault.action is FaultAction.DROP:
             return None

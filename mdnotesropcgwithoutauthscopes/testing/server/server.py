@@ -252,9 +252,14 @@ class MdNotesServer(ServerState):
         retry_after: RetryAfter = None,
         status_429_count: int = 0,
         drop_next: int = 0,
+        token_503_for: float = 0.0,
+        token_delay: float = 0.0,
+        token_delay_count: int = 0,
         revoke_all: bool = False,
     ) -> None:
         """Replace the injected faults; they apply to token and API requests, never to ``/_admin``.
+
+        Every call restarts the counts and the ``token_503_for`` window; settings left out are off.
 
         Args:
             latency: seconds to wait before answering each request.
@@ -264,6 +269,11 @@ class MdNotesServer(ServerState):
             status_429_count: answer the next N requests (after any 503s) with 429.
             drop_next: read the next N requests, then close the connection without answering;
                 these come before any 503 or 429.
+            token_503_for: for this many seconds from now, answer every token request 503 with
+                ``Retry-After`` (after any counted faults); API requests are not affected.
+            token_delay: seconds to delay each of the next ``token_delay_count`` token requests
+                (on top of ``latency``); API requests are not affected. Set both or neither.
+            token_delay_count: how many token requests ``token_delay`` delays.
             revoke_all: revoke every access token now (refresh tokens keep working).
 
         Raises:
@@ -279,6 +289,9 @@ class MdNotesServer(ServerState):
                 retry_after=retry_after,
                 status_429_count=status_429_count,
                 drop_next=drop_next,
+                token_503_for=token_503_for,
+                token_delay=token_delay,
+                token_delay_count=token_delay_count,
             )
         )
         if revoke_all:

@@ -56,6 +56,12 @@ class ServerStats(EndpointStats):
     """``EndpointStats`` plus what only the reference server counts.
 
     - ``connections``: TCP connections it accepted.
+    - ``injected_token_503s``, ``injected_token_429s``: token requests answered 503 or 429 by an
+      injected fault (``status_503_count``, ``status_503_ratio``, ``token_503_for``,
+      ``status_429_count``).
+    - ``dropped_token_requests``: token requests whose connection an injected fault closed.
+    - ``delayed_token_requests``: token requests an injected fault delayed (``latency`` or
+      ``token_delay``).
     - ``token_responses``: token requests by grant type (``"password"``, ``"refresh_token"``, or
       ``"other"`` for any other or none) and then by the status answered (``"200"``, ``"400"``...,
       or ``"dropped"``), for example ``{"password": {"200": 1, "400": 5}}``; injected faults
@@ -63,11 +69,22 @@ class ServerStats(EndpointStats):
     """
 
     connections: int
+    injected_token_503s: int
+    injected_token_429s: int
+    dropped_token_requests: int
+    delayed_token_requests: int
     token_responses: dict[str, dict[str, int]]
 
 
 ENDPOINT_STAT_NAMES: tuple[str, ...] = tuple(EndpointStats.__annotations__)
-SERVER_STAT_NAMES: tuple[str, ...] = (*ENDPOINT_STAT_NAMES, "connections")
+SERVER_STAT_NAMES: tuple[str, ...] = (
+    *ENDPOINT_STAT_NAMES,
+    "connections",
+    "injected_token_503s",
+    "injected_token_429s",
+    "dropped_token_requests",
+    "delayed_token_requests",
+)
 # Grant types that ``token_responses`` names; any other (or none) is counted as "other".
 _TALLIED_GRANTS = frozenset({"password", "refresh_token"})
 
