@@ -56,7 +56,7 @@ def assert_client_locked(response: requests.Response) -> None:
 
 def counters(srv: MdNotesServer, *names: str) -> tuple[object, ...]:
     stats = srv.stats()
-    return tuple(stats[name] for name in names)  # type: ignore[literal-required]
+    return tuple(stats[name] for name in names)
 
 
 # -- accounts -----------------------------------------------------------------------------------
@@ -75,7 +75,7 @@ def test_n_wrong_passwords_lock_the_account_and_the_right_password_is_refused_to
     assert refresh(locking, body["refresh_token"]).status_code == 200
 
     stats = locking.stats()
-    assert {name: stats[name] for name in stats if "lock" in name or "refused" in name or "password" in name} == {  # type: ignore[literal-required]
+    assert {name: stats[name] for name in stats if "lock" in name or "refused" in name or "password" in name} == {
         "password_grant_requests": 6,
         "password_grants": 1,
         "refused_password_grants": 5,
@@ -249,9 +249,9 @@ def test_admin_lockouts_is_404_without_enable_faults(server: MdNotesServer) -> N
 )
 def test_bad_lockout_settings_are_refused(settings: dict[str, object], error: type) -> None:
     with pytest.raises(error):
-        MdNotesServer(**settings)  # type: ignore[arg-type]
+        MdNotesServer(**settings)
     with pytest.raises(error):
-        ServerConfig(**settings)  # type: ignore[arg-type]
+        ServerConfig(**settings)
 
 
 def test_command_line_lockout_flags() -> None:
