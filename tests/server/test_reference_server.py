@@ -17,8 +17,10 @@ from urllib.parse import quote_plus
 import pytest
 import requests
 
+from mdnotesropcgwithoutauthscopes.configuration import Configuration
 from mdnotesropcgwithoutauthscopes.testing import MdNotesServer, start_server
 from mdnotesropcgwithoutauthscopes.testing.server import handler as handler_module
+from mdnotesropcgwithoutauthscopes.testing.server.command import banner, client_url
 from mdnotesropcgwithoutauthscopes.testing.server.handler import is_loopback
 
 CLIENT_ID = "demo-client"
@@ -109,10 +111,22 @@ def test_password_grant_returns_bearer_token_without_scope(server: MdNotesServer
         "refresh_grants": 0,
         "failed_token_requests": 0,
         "reused_refresh_tokens": 0,
+        "refused_password_grants": 0,
+        "client_authentication_failures": 0,
+        "account_lockouts": 0,
+        "client_lockouts": 0,
+        "locked_account_refusals": 0,
+        "locked_client_refusals": 0,
+        "expired_access_tokens": 0,
         "api_requests": 0,
         "status_requests": 0,
         "user_requests": 0,
         "connections": 1,
+        "injected_token_503s": 0,
+        "injected_token_429s": 0,
+        "dropped_token_requests": 0,
+        "delayed_token_requests": 0,
+        "token_responses": {"password": {"200": 1}},
     }
 
 
@@ -322,7 +336,9 @@ def test_keep_alive_reuses_one_connection_without_nagle_delays(server: MdNotesSe
     assert server.stats()["api_requests"] == 10
 
     server.reset_stats()
-    assert set(server.stats().values()) == {0}
+    stats = server.stats()
+    assert stats.pop("token_responses") == {}
+    assert set(stats.values()) == {0}
 
 
 def test_concurrent_clients_each_get_their_own_tokens(server: MdNotesServer) -> None:
@@ -535,10 +551,16 @@ def test_command_line_prints_listening_line_serves_and_stops_on_sigterm() -> Non
         prefix = "MdNotes reference server listening on http://127.0.0.1:"
         assert first.startswith(prefix), first
         port = int(first[len(prefix) :])
+        # It binds 127.0.0.1 but announces the host name of the SDK's default base_uri. The banner
+        # is written at once, so the lines after the first are in the pipe's buffer already.
+        default_line = process.stdout.readline()
+        auth_line = process.stdout.readline()
+        assert default_line == f"  DEFAULT server: http://localhost:{port}/oauth2/non-auth-server\n"
+        assert auth_line == f"  AUTH server:    http://localhost:{port}/oauth2/auth-server\n"
 
         # The environment sets the client id, the flag beats the environment for the secret.
         response = requests.post(
-            f"http://127.0.0.1:{port}/oauth2/non-auth-server/token",
+            f"http://localhost:{port}/oauth2/non-auth-server/token",
             data=PASSWORD_FORM,
             headers={"Authorization": basic("env-client", "flag-secret")},
             timeout=5,
@@ -557,3 +579,39 @@ def test_command_line_prints_listening_line_serves_and_stops_on_sigterm() -> Non
         process.stderr.close()
     assert process.returncode == 0, stderr
     assert stderr == ""
+
+
+def test_banner_at_the_default_port_names_exactly_the_sdk_default_base_uri() -> None:
+    server = MdNotesServer(port=3000)  # not started: port is the configured one
+
+    lines = banner(server)
+    assert lines[0] == "MdNotes reference server listening on http://127.0.0.1:3000"
+    assert lines[1] == f"  DEFAULT server: {Configuration().get_base_uri()}"
+    assert Configuration().get_base_uri() == "http://localhost:3000/oauth2/non-auth-server"
+    assert lines[2] == "  AUTH server:    http://localhost:3000/oauth2/auth-server"
+    assert "  Lockout: off" in lines
+    assert server.base_uri == "http://127.0.0.1:3000/oauth2/non-auth-server"  # what tests connect to
+
+
+@pytest.mark.parametrize(
+    "host, expected",
+    [
+        ("127.0.0.1", "http://localhost:3000"),
+        ("::1", "http://localhost:3000"),
+        ("localhost", "http://localhost:3000"),
+        # "localhost" would not reach these.
+        ("127.0.0.2", "http://127.0.0.2:3000"),
+        ("0.0.0.0", "http://0.0.0.0:3000"),
+        ("192.0.2.7", "http://192.0.2.7:3000"),
+        ("fd00::2", "http://[fd00::2]:3000"),
+    ],
+)
+def test_client_url_is_localhost_only_for_the_addresses_localhost_reaches(host: str, expected: str) -> None:
+    assert client_url(MdNotesServer(host=host, port=3000)) == expected
+
+
+def test_banner_of_a_started_server_names_its_port_and_lockout() -> None:
+    with MdNotesServer(lockout_threshold=5, lockout_period=2.5) as server:
+        lines = banner(server)
+    assert lines[1] == f"  DEFAULT server: http://localhost:{server.port}/oauth2/non-auth-server"
+    assert "  Lockout: an account or the client is locked for 2.5 s after 5 failures within 2.5 s" in lines

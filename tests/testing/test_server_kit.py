@@ -89,10 +89,22 @@ def test_sdk_client_flow_is_counted_by_grant_and_endpoint():
         "refresh_grants": 1,
         "failed_token_requests": 0,
         "reused_refresh_tokens": 0,
+        "refused_password_grants": 0,
+        "client_authentication_failures": 0,
+        "account_lockouts": 0,
+        "client_lockouts": 0,
+        "locked_account_refusals": 0,
+        "locked_client_refusals": 0,
+        "expired_access_tokens": 0,
         "api_requests": 3,
         "status_requests": 1,
         "user_requests": 2,
         "connections": 1,
+        "injected_token_503s": 0,
+        "injected_token_429s": 0,
+        "dropped_token_requests": 0,
+        "delayed_token_requests": 0,
+        "token_responses": {"password": {"200": 1}, "refresh_token": {"200": 1}},
     }
 
 

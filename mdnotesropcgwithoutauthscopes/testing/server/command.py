@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Optional
 
 from .config import ServerConfig, ServerUser
+from .handler import BASE_PATHS
 from .server import MdNotesServer
 
 DEFAULT_PROG = "python -m mdnotes_server"
@@ -33,6 +34,12 @@ def _seconds(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds: {text!r}")
     return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a whole number of 0 or more: {text!r}")
+    return int(text)
 
 
 def _port(text: str) -> int:
@@ -84,6 +91,21 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
         help="keep refresh tokens valid after use and send the same one back (default: rotate them)",
     )
     parser.add_argument(
+        "--lockout-threshold",
+        type=_count,
+        default=defaults.lockout_threshold,
+        metavar="N",
+        help="lock an account after N failed password grants for it, and the client after N failed client "
+        "authentications, within the lockout period; 0 turns lockout off (default %(default)s)",
+    )
+    parser.add_argument(
+        "--lockout-period",
+        type=_seconds,
+        default=defaults.lockout_period,
+        metavar="SECONDS",
+        help="seconds a failure is remembered and a lock lasts (default %(default)g)",
+    )
+    parser.add_argument(
         "--enable-faults",
         action="store_true",
         help="serve the fault-injection admin API under /_admin (loopback clients only)",
@@ -103,6 +125,8 @@ def resolve_config(
         "verbose": args.verbose,
         "users": tuple(args.users),
         "rotate_refresh_tokens": args.rotate_refresh_tokens,
+        "lockout_threshold": args.lockout_threshold,
+        "lockout_period": args.lockout_period,
     }
     for name, variable in _ENVIRONMENT.items():
         value = getattr(args, name)
@@ -117,6 +141,49 @@ def resolve_config(
         return ServerConfig(**settings)
     except (TypeError, ValueError) as exc:
         parser.error(str(exc))
+
+
+# Hosts the name "localhost" reaches: a server bound to one of them is announced under that name.
+_LOCALHOST_ADDRESSES = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def client_url(server: MdNotesServer) -> str:
+    """``http://HOST:PORT`` as a client should write it: ``localhost`` when the server is bound to loopback.
+
+    The SDK's default ``base_uri`` is ``http://localhost:3000/oauth2/non-auth-server``; announcing
+    the same host name keeps users from mixing ``localhost`` and ``127.0.0.1`` URLs.
+    """
+    if server.host in _LOCALHOST_ADDRESSES:
+        return f"http://localhost:{server.port}"
+    return server.url
+
+
+def banner(server: MdNotesServer) -> list[str]:
+    """The lines ``main()`` prints once the server listens: where it is, and its demo credentials."""
+    config = server.config
+    url = client_url(server)
+    lines = [
+        f"MdNotes reference server listening on {server.url}",
+        f"  DEFAULT server: {url}{BASE_PATHS[0]}",
+        f"  AUTH server:    {url}{BASE_PATHS[1]}",
+        f"  Demo client:    client_id={config.client_id} client_secret={config.client_secret}",
+        f"  Demo user:      username={config.username} password={config.password}",
+    ]
+    lines += [f"  User:           username={user.username} password={user.password}" for user in config.users]
+    rotation = "rotated" if config.rotate_refresh_tokens else "kept (no rotation)"
+    faults = "on" if config.enable_faults else "off"
+    lines.append(
+        f"  Access tokens live {config.token_lifetime:g} s; refresh tokens {rotation}; fault admin API {faults}"
+    )
+    if config.lockout_threshold:
+        lines.append(
+            f"  Lockout: an account or the client is locked for {config.lockout_period:g} s after"
+            f" {config.lockout_threshold} failures within {config.lockout_period:g} s"
+        )
+    else:
+        lines.append("  Lockout: off")
+    lines.append("  Stop with Ctrl+C or SIGTERM.")
+    return lines
 
 
 def main(argv: Optional[list[str]] = None, *, prog: str = DEFAULT_PROG) -> int:
@@ -139,17 +206,7 @@ def main(argv: Optional[list[str]] = None, *, prog: str = DEFAULT_PROG) -> int:
         print(f"{prog}: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
         return 1
     try:
-        print(f"MdNotes reference server listening on {server.url}", flush=True)
-        print(f"  DEFAULT server: {server.base_uri}")
-        print(f"  AUTH server:    {server.auth_base_uri}")
-        print(f"  Demo client:    client_id={config.client_id} client_secret={config.client_secret}")
-        print(f"  Demo user:      username={config.username} password={config.password}")
-        for user in config.users:
-            print(f"  User:           username={user.username} password={user.password}")
-        rotation = "rotated" if config.rotate_refresh_tokens else "kept (no rotation)"
-        faults = "on" if config.enable_faults else "off"
-        print(f"  Access tokens live {config.token_lifetime:g} s; refresh tokens {rotation}; fault admin API {faults}")
-        print("  Stop with Ctrl+C or SIGTERM.", flush=True)
+        print(*banner(server), sep="\n", flush=True)
         stop_requested.wait()
     finally:
         server.stop()

@@ -16,6 +16,8 @@ DEFAULT_CLIENT_SECRET = "demo-secret"
 DEFAULT_USERNAME = "demo@example.com"
 DEFAULT_PASSWORD = "demo-password"
 DEFAULT_NAME = "Demo User"
+DEFAULT_LOCKOUT_THRESHOLD = 0  # off
+DEFAULT_LOCKOUT_PERIOD = 60.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,23 @@ def check_lifetime(value: object) -> float:
     return float(value)
 
 
+def check_lockout(threshold: object, period: object) -> None:
+    """Check the lockout settings.
+
+    Raises:
+        TypeError, ValueError: ``threshold`` is not an int of 0 or more, or ``period`` not a
+            positive, finite number of seconds.
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, int):
+        raise TypeError(f"lockout_threshold must be an int, not {type(threshold).__name__}")
+    if threshold < 0:
+        raise ValueError("lockout_threshold must be 0 (off) or more")
+    if isinstance(period, bool) or not isinstance(period, (int, float)):
+        raise TypeError("lockout_period must be a number of seconds")
+    if not 0 < period < float("inf"):
+        raise ValueError("lockout_period must be a positive, finite number of seconds")
+
+
 def expires_in_value(lifetime: float) -> Union[int, float]:
     """``expires_in`` as sent: an int when the lifetime is whole seconds, else a float."""
     return int(lifetime) if lifetime.is_integer() else lifetime
@@ -75,6 +94,8 @@ class ServerConfig:
     password: str = field(default=DEFAULT_PASSWORD, repr=False)
     users: tuple[ServerUser, ...] = ()
     rotate_refresh_tokens: bool = True
+    lockout_threshold: int = DEFAULT_LOCKOUT_THRESHOLD
+    lockout_period: float = DEFAULT_LOCKOUT_PERIOD
     faults: FaultSettings = field(default_factory=FaultSettings)
     enable_faults: bool = False
     verbose: bool = False
@@ -91,6 +112,7 @@ class ServerConfig:
         usernames = [self.username, *(user.username for user in self.users)]
         if len(set(usernames)) != len(usernames):
             raise ValueError("every user needs a username of its own")
+        check_lockout(self.lockout_threshold, self.lockout_period)
         for name in ("rotate_refresh_tokens", "enable_faults", "verbose"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be True or False")

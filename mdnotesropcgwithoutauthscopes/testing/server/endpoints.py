@@ -10,11 +10,14 @@ from typing import Any, Optional, Protocol, Union
 from urllib.parse import parse_qsl
 
 from .faults import FaultAction
-from .oauth import REALM, OAuthError, authenticate_client, invalid_request, parse_form
+from .oauth import REALM, InvalidClient, OAuthError, authenticate_client, invalid_client, invalid_request, parse_form
+from .state import FailureLockout
 from .stats import Counters
-from .tokens import IssuedTokens, RefreshTokenReused, TokenError, TokenStore
+from .tokens import AccessTokenExpired, IssuedTokens, RefreshTokenReused, TokenError, TokenStore
 
 FORM_TYPE = "application/x-www-form-urlencoded"
+ACCOUNT_LOCKED = "account is locked"
+CLIENT_LOCKED = "client is locked"
 NO_STORE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
 
 Headers = tuple[tuple[str, str], ...]
@@ -55,6 +58,8 @@ class Backend(Protocol):
 
     tokens: TokenStore
     counters: Counters
+    account_lockout: FailureLockout
+    client_lockout: FailureLockout
     started_at: datetime
     os_name: str
 
@@ -157,7 +162,7 @@ def _grant(backend: Backend, media_type: str, authorization: Optional[str], body
     if media_type != FORM_TYPE:
         raise invalid_request(f"The Content-Type must be {FORM_TYPE}")
     form = parse_form(body)
-    client_id = authenticate_client(authorization, form, backend.client_id, backend.client_secret)
+    client_id = _authenticate_client(backend, authorization, form)
     grant_type = form.get("grant_type")
     if grant_type == "password":
         issued = _password_grant(backend, form, client_id)
@@ -178,12 +183,45 @@ def _grant(backend: Backend, media_type: str, authorization: Optional[str], body
     return payload
 
 
+def _authenticate_client(backend: Backend, authorization: Optional[str], form: Mapping[str, str]) -> str:
+    """The client's id once authenticated and not locked; counts failures towards its lockout."""
+    counters, lockout = backend.counters, backend.client_lockout
+    try:
+        client_id = authenticate_client(authorization, form, backend.client_id, backend.client_secret)
+    except InvalidClient as exc:
+        counters.increment("client_authentication_failures")
+        if exc.client_id is not None:
+            if lockout.is_locked(exc.client_id):
+                counters.increment("locked_client_refusals")
+                raise invalid_client(CLIENT_LOCKED, client_id=exc.client_id) from exc
+            if lockout.record_failure(exc.client_id):
+                counters.increment("client_lockouts")
+        raise
+    if lockout.is_locked(client_id):
+        counters.increment("client_authentication_failures")
+        counters.increment("locked_client_refusals")
+        raise invalid_client(CLIENT_LOCKED, client_id=client_id)
+    lockout.record_success(client_id)
+    return client_id
+
+
 def _password_grant(backend: Backend, form: Mapping[str, str], client_id: str) -> IssuedTokens:
     username, password = form.get("username"), form.get("password")
     if username is None or password is None:
         raise invalid_request("The username and password parameters are required")
-    if backend.authenticate_user(username, password) is None:
+    counters, lockout = backend.counters, backend.account_lockout
+    user = backend.authenticate_user(username, password)
+    if lockout.is_locked(username):
+        counters.increment("refused_password_grants")
+        counters.increment("locked_account_refusals")
+        raise OAuthError("invalid_grant", ACCOUNT_LOCKED)
+    if user is None:
+        counters.increment("refused_password_grants")
+        # Only an account that exists can be locked, as on a real identity server.
+        if backend.user(username) is not None and lockout.record_failure(username):
+            counters.increment("account_lockouts")
         raise OAuthError("invalid_grant", "The username or password is wrong")
+    lockout.record_success(username)
     issued = backend.tokens.issue(client_id, username)
     backend.counters.increment("password_grants")
     return issued
@@ -228,6 +266,8 @@ def _bearer_user(backend: Backend, authorization: Optional[str]) -> str:
     try:
         return backend.tokens.authenticate(token)
     except TokenError as exc:
+        if isinstance(exc, AccessTokenExpired):
+            backend.counters.increment("expired_access_tokens")
         raise Refused(invalid_token_reply(str(exc))) from exc
 
 

@@ -1,12 +1,17 @@
-"""Fault injection (latency, 503, 429, dropped connections) for the reference server."""
+"""Fault injection (latency, 503, 429, dropped connections) for the reference server.
+
+Most faults hit token and API requests alike; ``token_503_for`` and ``token_delay`` hit token
+requests only.
+"""
 
 from __future__ import annotations
 
 import enum
 import random
 import threading
+import time
 from dataclasses import dataclass, fields
-from typing import Union
+from typing import Callable, Union
 
 RetryAfter = Union[int, float, str, None]
 
@@ -30,6 +35,9 @@ class FaultSettings:
     retry_after: RetryAfter = None
     status_429_count: int = 0
     drop_next: int = 0
+    token_503_for: float = 0.0
+    token_delay: float = 0.0
+    token_delay_count: int = 0
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -40,6 +48,8 @@ class FaultSettings:
                 _check_non_negative(field.name, value, integer=field.type == "int")
         if self.status_503_ratio > 1:
             raise ValueError("status_503_ratio must be between 0 and 1")
+        if bool(self.token_delay) != bool(self.token_delay_count):
+            raise ValueError("token_delay and token_delay_count go together: both set, or neither")
 
     @property
     def retry_after_header(self) -> str:
@@ -62,11 +72,16 @@ class FaultDecision:
 
 
 class FaultInjector:
-    """Hands out one ``FaultDecision`` per request; counters are consumed under a lock."""
+    """Hands out one ``FaultDecision`` per request; counters are consumed under a lock.
 
-    def __init__(self) -> None:
+    Args:
+        clock: the monotonic clock that times ``token_503_for``.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
         self._random = random.Random()
+        self._clock = clock
         self.configure(FaultSettings())
 
     @property
@@ -81,11 +96,22 @@ class FaultInjector:
             self._drops_left = settings.drop_next
             self._unavailable_left = settings.status_503_count
             self._rate_limited_left = settings.status_429_count
+            self._token_503_until = self._clock() + settings.token_503_for if settings.token_503_for else 0.0
+            self._token_delays_left = settings.token_delay_count
 
-    def decide(self) -> FaultDecision:
-        """Pick the fault for the next request; a counted fault is used up by this call."""
+    def decide(self, *, token: bool = False) -> FaultDecision:
+        """Pick the fault for the next request; a counted fault is used up by this call.
+
+        Args:
+            token: the request is a token request (``token_503_for`` and ``token_delay`` apply
+                to those only).
+        """
         with self._lock:
             settings = self._settings
+            latency = settings.latency
+            if token and self._token_delays_left:
+                self._token_delays_left -= 1
+                latency += settings.token_delay
             if self._drops_left:
                 self._drops_left -= 1
                 action = FaultAction.DROP
@@ -95,11 +121,13 @@ class FaultInjector:
             elif self._rate_limited_left:
                 self._rate_limited_left -= 1
                 action = FaultAction.RATE_LIMITED
+            elif token and self._token_503_until and self._clock() < self._token_503_until:
+                action = FaultAction.UNAVAILABLE
             elif settings.status_503_ratio and self._random.random() < settings.status_503_ratio:
                 action = FaultAction.UNAVAILABLE
             else:
                 action = FaultAction.NONE
-        return FaultDecision(settings.latency, action, settings.retry_after_header)
+        return FaultDecision(latency, action, settings.retry_after_header)
 
 
 def _check_non_negative(name: str, value: object, *, integer: bool) -> None:

@@ -21,6 +21,7 @@ from .endpoints import (
     count_token_request,
     error_reply,
     fault_reply,
+    grant_type_of,
     invalid_request_reply,
     status_reply,
     token_reply,
@@ -64,10 +65,20 @@ def _build_routes() -> Mapping[str, Route]:
     routes["/_admin/reset"] = Route("POST", "_admin_reset", RouteKind.ADMIN)
     routes["/_admin/stats"] = Route("GET", "_admin_stats", RouteKind.ADMIN)
     routes["/_admin/revoke"] = Route("POST", "_admin_revoke", RouteKind.ADMIN)
+    routes["/_admin/lockouts"] = Route("GET", "_admin_lockouts", RouteKind.ADMIN)
     return MappingProxyType(routes)
 
 
 ROUTES = _build_routes()
+
+# An injected fault's action -> the counter of token requests it hit.
+_TOKEN_FAULT_COUNTERS = MappingProxyType(
+    {
+        FaultAction.DROP: "dropped_token_requests",
+        FaultAction.UNAVAILABLE: "injected_token_503s",
+        FaultAction.RATE_LIMITED: "injected_token_429s",
+    }
+)
 
 _TOO_LARGE = error_reply(413, "invalid_request", f"The request body is larger than {MAX_BODY} bytes")
 
@@ -124,9 +135,12 @@ class RequestHandler(BaseHTTPRequestHandler):
             reply: Optional[Reply] = self._admin_reply(route, body)
         else:
             reply = self._public_reply(route, body)
-            if route is not None and route.kind is RouteKind.TOKEN and (reply is None or reply.status != 200):
+            if route is not None and route.kind is RouteKind.TOKEN:
                 # Counted before answering, so a client reading stats() right after sees it.
-                self.app.counters.increment("failed_token_requests")
+                counters = self.app.counters
+                counters.count_token_response(grant_type_of(body), "dropped" if reply is None else str(reply.status))
+                if reply is None or reply.status != 200:
+                    counters.increment("failed_token_requests")
         if reply is None:
             self._drop_connection()
         else:
@@ -137,14 +151,19 @@ class RequestHandler(BaseHTTPRequestHandler):
         if route is None:
             return self._reply(None, body)
         counters = self.app.counters
-        if route.kind is RouteKind.TOKEN:
+        token = route.kind is RouteKind.TOKEN
+        if token:
             count_token_request(counters, body)
         else:
             counters.increment("api_requests")
             if route.counter is not None:
                 counters.increment(route.counter)
-        fault = self.app.faults.decide()
+        fault = self.app.faults.decide(token=token)
+        if token and fault.action is not FaultAction.NONE:
+            counters.increment(_TOKEN_FAULT_COUNTERS[fault.action])
         if fault.latency:
+            if token:
+                counters.increment("delayed_token_requests")
             time.sleep(fault.latency)
         if fault.action is FaultAction.DROP:
             return None
@@ -262,6 +281,7 @@ class RequestHandler(BaseHTTPRequestHandler):
     def _admin_reset(self, body: bytes) -> Reply:
         self.app.clear_faults()
         self.app.reset_stats()
+        self.app.reset_lockouts()
         return Reply(200, {"status": "ok"})
 
     def _admin_stats(self, body: bytes) -> Reply:
@@ -269,3 +289,9 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def _admin_revoke(self, body: bytes) -> Reply:
         return Reply(200, {"revoked": self.app.revoke_all_tokens()})
+
+    def _admin_lockouts(self, body: bytes) -> Reply:
+        return Reply(
+            200,
+            {"locked_accounts": list(self.app.locked_accounts()), "locked_clients": list(self.app.locked_clients())},
+        )

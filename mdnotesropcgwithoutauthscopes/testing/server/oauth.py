@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Optional
 from urllib.parse import parse_qsl, unquote_plus
 
@@ -36,11 +36,23 @@ def invalid_request(description: str) -> OAuthError:
     return OAuthError("invalid_request", description)
 
 
-def invalid_client(description: str) -> OAuthError:
+class InvalidClient(OAuthError):
+    """An ``invalid_client`` error: 401 with the challenge RFC 6749 §5.2 asks for.
+
+    ``client_id`` is the server's client when the request named it with a wrong secret (a
+    failure that counts towards locking it), else ``None``.
+    """
+
+    def __init__(self, description: str, *, client_id: Optional[str] = None) -> None:
+        super().__init__(
+            "invalid_client", description, status=401, headers=[("WWW-Authenticate", f'Basic realm="{REALM}"')]
+        )
+        self.client_id = client_id
+
+
+def invalid_client(description: str, *, client_id: Optional[str] = None) -> InvalidClient:
     """An ``invalid_client`` error: 401 with the challenge RFC 6749 §5.2 asks for."""
-    return OAuthError(
-        "invalid_client", description, status=401, headers=[("WWW-Authenticate", f'Basic realm="{REALM}"')]
-    )
+    return InvalidClient(description, client_id=client_id)
 
 
 def parse_form(body: bytes) -> dict[str, str]:
@@ -72,21 +84,24 @@ def authenticate_client(
     """Check the client's credentials (HTTP Basic or the form body) and return its id.
 
     Raises:
-        OAuthError: both methods were used (400), or authentication is missing or wrong (401).
+        OAuthError: both methods were used (400).
+        InvalidClient: authentication is missing or wrong (401); its ``client_id`` is set when
+            the request named this client.
     """
     scheme, _, credentials = (authorization or "").strip().partition(" ")
     in_body = "client_id" in form or "client_secret" in form
     if scheme.lower() == "basic":
         if in_body:
             raise invalid_request("Use HTTP Basic or client_id/client_secret in the body, not both")
-        candidates: Iterable[tuple[str, str]] = _basic_candidates(credentials.strip())
+        candidates: Sequence[tuple[str, str]] = list(_basic_candidates(credentials.strip()))
     elif in_body:
         candidates = [(form.get("client_id", ""), form.get("client_secret", ""))]
     else:
         raise invalid_client("Client authentication is required")
     if any(equal_secret(cid, client_id) & equal_secret(secret, client_secret) for cid, secret in candidates):
         return client_id
-    raise invalid_client("Client authentication failed")
+    named = any(equal_secret(cid, client_id) for cid, _ in candidates)
+    raise invalid_client("Client authentication failed", client_id=client_id if named else None)
 
 
 def _basic_candidates(credentials: str) -> Iterator[tuple[str, str]]:

@@ -15,6 +15,8 @@ from .config import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_HOST,
+    DEFAULT_LOCKOUT_PERIOD,
+    DEFAULT_LOCKOUT_THRESHOLD,
     DEFAULT_PASSWORD,
     DEFAULT_PORT,
     DEFAULT_TOKEN_LIFETIME,
@@ -98,6 +100,12 @@ class MdNotesServer(ServerState):
         rotate_refresh_tokens: each refresh issues a new refresh token and retires the old one
             (reusing a retired one revokes its token family); ``False`` keeps refresh tokens valid
             and sends the same one back.
+        lockout_threshold: lock an account after this many failed password grants for its
+            username within ``lockout_period`` (then even the right password gets 400
+            ``invalid_grant`` "account is locked"), and the client after this many failed client
+            authentications naming its id (then even the right secret gets 401 ``invalid_client``
+            "client is locked"); 0 (the default) turns lockout off.
+        lockout_period: seconds a failure is remembered, and seconds a lock lasts (default 60).
         faults: faults injected from the start (``set_faults()`` changes them later).
         enable_faults: also serve the HTTP fault-control API under ``/_admin`` (loopback clients
             only); the Python methods work either way.
@@ -119,6 +127,8 @@ class MdNotesServer(ServerState):
         password: str = DEFAULT_PASSWORD,
         users: Sequence[ServerUser] = (),
         rotate_refresh_tokens: bool = True,
+        lockout_threshold: int = DEFAULT_LOCKOUT_THRESHOLD,
+        lockout_period: float = DEFAULT_LOCKOUT_PERIOD,
         faults: Optional[FaultSettings] = None,
         enable_faults: bool = False,
         verbose: bool = False,
@@ -134,6 +144,8 @@ class MdNotesServer(ServerState):
                 password=password,
                 users=users_tuple(users),
                 rotate_refresh_tokens=rotate_refresh_tokens,
+                lockout_threshold=lockout_threshold,
+                lockout_period=lockout_period,
                 faults=faults if faults is not None else FaultSettings(),
                 enable_faults=enable_faults,
                 verbose=verbose,
@@ -226,6 +238,8 @@ class MdNotesServer(ServerState):
         ``token_requests`` and ``api_requests`` count every request that reached those paths,
         including ones answered by an injected fault; ``failed_token_requests`` counts token
         requests not answered with 200 (OAuth errors, injected faults, dropped connections).
+        ``token_responses`` counts token requests by grant type and status. ``reset_stats()``
+        sets them all to zero (it leaves lockouts alone: see ``reset_lockouts()``).
         """
         return self.counters.server_stats()
 
@@ -238,9 +252,14 @@ class MdNotesServer(ServerState):
         retry_after: RetryAfter = None,
         status_429_count: int = 0,
         drop_next: int = 0,
+        token_503_for: float = 0.0,
+        token_delay: float = 0.0,
+        token_delay_count: int = 0,
         revoke_all: bool = False,
     ) -> None:
         """Replace the injected faults; they apply to token and API requests, never to ``/_admin``.
+
+        Every call restarts the counts and the ``token_503_for`` window; settings left out are off.
 
         Args:
             latency: seconds to wait before answering each request.
@@ -250,6 +269,11 @@ class MdNotesServer(ServerState):
             status_429_count: answer the next N requests (after any 503s) with 429.
             drop_next: read the next N requests, then close the connection without answering;
                 these come before any 503 or 429.
+            token_503_for: for this many seconds from now, answer every token request 503 with
+                ``Retry-After`` (after any counted faults); API requests are not affected.
+            token_delay: seconds to delay each of the next ``token_delay_count`` token requests
+                (on top of ``latency``); API requests are not affected. Set both or neither.
+            token_delay_count: how many token requests ``token_delay`` delays.
             revoke_all: revoke every access token now (refresh tokens keep working).
 
         Raises:
@@ -265,6 +289,9 @@ class MdNotesServer(ServerState):
                 retry_after=retry_after,
                 status_429_count=status_429_count,
                 drop_next=drop_next,
+                token_503_for=token_503_for,
+                token_delay=token_delay,
+                token_delay_count=token_delay_count,
             )
         )
         if revoke_all:

@@ -4,13 +4,85 @@ from __future__ import annotations
 
 import platform
 import threading
+import time
 from datetime import datetime, timezone
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 from .config import ServerConfig, ServerUser, check_lifetime, expires_in_value, numbered
 from .oauth import equal_secret
 from .stats import Counters
 from .tokens import TokenStore
+
+
+class FailureLockout:
+    """Locks a name (a username or a client id) after ``threshold`` failures within ``period`` seconds.
+
+    As identity servers do (Keycloak, Active Directory, Okta): failures older than ``period``
+    are forgotten, a success forgets them all, and once locked the name stays locked for
+    ``period`` seconds whatever is sent; failures while locked neither count nor extend the lock.
+    Thread-safe.
+
+    Args:
+        threshold: failures that lock; 0 turns lockout off.
+        period: seconds a failure is remembered, and seconds a lock lasts.
+        clock: a monotonic clock.
+    """
+
+    def __init__(self, threshold: int, period: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.threshold = threshold
+        self.period = float(period)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures: dict[str, list[float]] = {}
+        self._locked_until: dict[str, float] = {}
+
+    def is_locked(self, name: str) -> bool:
+        """Whether ``name`` is locked now."""
+        with self._lock:
+            return self._is_locked_locked(name, self._clock())
+
+    def record_failure(self, name: str) -> bool:
+        """Count a failure for ``name``; return whether it locked ``name`` (``False`` when lockout is off)."""
+        if not self.threshold:
+            return False
+        with self._lock:
+            now = self._clock()
+            if self._is_locked_locked(name, now):
+                return False
+            recent = [moment for moment in self._failures.get(name, ()) if moment > now - self.period]
+            recent.append(now)
+            if len(recent) < self.threshold:
+                self._failures[name] = recent
+                return False
+            self._failures.pop(name, None)
+            self._locked_until[name] = now + self.period
+            return True
+
+    def record_success(self, name: str) -> None:
+        """Forget the failures of ``name`` (a lock stays until it expires)."""
+        with self._lock:
+            self._failures.pop(name, None)
+
+    def locked(self) -> tuple[str, ...]:
+        """The names locked now, sorted."""
+        with self._lock:
+            now = self._clock()
+            return tuple(sorted(name for name in list(self._locked_until) if self._is_locked_locked(name, now)))
+
+    def reset(self) -> None:
+        """Unlock every name and forget every failure."""
+        with self._lock:
+            self._failures.clear()
+            self._locked_until.clear()
+
+    def _is_locked_locked(self, name: str, now: float) -> bool:
+        until = self._locked_until.get(name)
+        if until is None:
+            return False
+        if until > now:
+            return True
+        del self._locked_until[name]
+        return False
 
 
 class ServerState:
@@ -30,6 +102,9 @@ class ServerState:
         self._users = {user.username: user for user in config.all_users()}
         self._users_lock = threading.Lock()
         self._rotate_refresh_tokens = config.rotate_refresh_tokens
+        # Accounts and clients are counted apart, with the same settings.
+        self.account_lockout = FailureLockout(config.lockout_threshold, config.lockout_period)
+        self.client_lockout = FailureLockout(config.lockout_threshold, config.lockout_period)
 
     @property
     def client_id(self) -> str:
@@ -131,3 +206,16 @@ class ServerState:
     def reset_stats(self) -> None:
         """Set every counter to zero."""
         self.counters.reset()
+
+    def locked_accounts(self) -> tuple[str, ...]:
+        """The usernames locked now (after ``lockout_threshold`` wrong passwords), sorted."""
+        return self.account_lockout.locked()
+
+    def locked_clients(self) -> tuple[str, ...]:
+        """The client ids locked now (after ``lockout_threshold`` wrong client secrets), sorted."""
+        return self.client_lockout.locked()
+
+    def reset_lockouts(self) -> None:
+        """Unlock every account and client and forget every failed attempt."""
+        self.account_lockout.reset()
+        self.client_lockout.reset()

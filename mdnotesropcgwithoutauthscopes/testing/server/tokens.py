@@ -18,6 +18,10 @@ class TokenError(Exception):
     """A token was refused; the message is safe to send to the client."""
 
 
+class AccessTokenExpired(TokenError):
+    """An access token was presented after its lifetime (or ``expire_access_tokens()``)."""
+
+
 class RefreshTokenReused(TokenError):
     """A rotated (already used) refresh token came back; its whole token family is now revoked."""
 
@@ -98,14 +102,15 @@ class TokenStore:
         """Return the username an access token was issued for.
 
         Raises:
-            TokenError: the token is unknown, revoked or expired.
+            AccessTokenExpired: the token expired.
+            TokenError: the token is unknown or revoked.
         """
         with self._lock:
             grant = self._access.get(access_token)
             if grant is None:
                 raise TokenError("The access token is unknown or revoked")
             if grant.expires_at <= self._clock():
-                raise TokenError("The access token expired")
+                raise AccessTokenExpired("The access token expired")
             return grant.username
 
     def expire_access_tokens(self) -> int:
