@@ -38,8 +38,9 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 # grant_type values recorded as they are; anything else a caller put in the form is "_OTHER".
 _GRANT_TYPES = frozenset({"password", "refresh_token", "client_credentials", "authorization_code"})
 _OAUTH_ERRORS = frozenset(member.value for member in OAuthProviderErrorEnum)
-# A URL in a message: its user info and its query string or fragment are dropped.
-_URL_IN_TEXT = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)(?:[^/\s@]*@)?([^\s?#'\")\]]*)(?:[?#][^\s'\")\]]*)?")
+# A URL in a message: its user info and its query string or fragment are dropped. A string, not a
+# compiled pattern: ``re`` compiles it on first use (the error path), not at import.
+_URL_IN_TEXT = r"([A-Za-z][A-Za-z0-9+.\-]*://)(?:[^/\s@]*@)?([^\s?#'\")\]]*)(?:[?#][^\s'\")\]]*)?"
 
 
 class _Api:
@@ -242,4 +243,4 @@ def _description(exc: BaseException) -> Optional[str]:
     text = exc.reason
     if isinstance(exc, OAuthProviderException) and exc.error in _OAUTH_ERRORS:
         text = f"{text} ({exc.error})"
-    return _URL_IN_TEXT.sub(r"\1\2", text)
+    return re.sub(_URL_IN_TEXT, r"\1\2", text)
