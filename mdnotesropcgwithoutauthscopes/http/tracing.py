@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from collections.abc import Mapping
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
     from mdnotesropcgwithoutauthscopes.controllers.base_controller import Endpoint
     from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
+
+logger = logging.getLogger("mdnotesropcgwithoutauthscopes")
 
 # The instrumentation scope of every span the SDK creates.
 TRACER_NAME = "mdnotesropcgwithoutauthscopes"
@@ -142,7 +145,7 @@ def add_event(name: str, attributes: Optional[Mapping[str, AttributeValue]] = No
 class CallSpan:
     """The CLIENT span of one call, current while the call runs (token requests become its children)."""
 
-    __slots__ = ("attempts", "status_code", "_api", "_span", "_request", "_token")
+    __slots__ = ("attempts", "status_code", "_api", "_span", "_name", "_request", "_token")
 
     def __init__(self, api: _Api, tracer: Tracer, request: HttpRequest, endpoint: Endpoint[Any]) -> None:
         self.attempts = 0  # requests sent for this call: retries and the repeat after a 401 included
@@ -153,7 +156,8 @@ class CallSpan:
         attributes = _url_attributes(method, request.query_url)
         if endpoint.sends_credentials:
             attributes = _with_grant_type(attributes, request.parameters)
-        self._span: Span = tracer.start_span(f"{method} {endpoint.path}", kind=api.client_kind, attributes=attributes)
+        self._name = f"{method} {endpoint.path}"
+        self._span: Span = tracer.start_span(self._name, kind=api.client_kind, attributes=attributes)
         self._token: Optional[Token[Context]] = None
 
     def __enter__(self) -> CallSpan:
@@ -171,6 +175,8 @@ class CallSpan:
         try:
             if span.is_recording():
                 self._record(span, exc)
+        except Exception as failure:  # noqa: BLE001 - tracing must never change what the call raises or returns
+            logger.debug("Recording the span %r failed (%s)", self._name, type(failure).__name__)
         finally:
             if self._token is not None:
                 self._api.context.detach(self._token)

@@ -343,3 +343,44 @@ def credentials(server, **changes):
     )
     values.update(changes)
     return ResourceOwnerAuthCredentials(**values)
+
+
+def test_a_failure_while_recording_the_span_never_changes_what_the_call_raises(tracing, start, monkeypatch):
+    server = start()
+
+    def broken(self, span, exc):
+        raise RuntimeError("a bug in the span recording")
+
+    monkeypatch.setattr(sdk_tracing.CallSpan, "_record", broken)
+    with client_for(server, credentials=credentials(server, o_auth_password=WRONG_PASSWORD)) as client:
+        with pytest.raises(InvalidGrantException):
+            client.service.get_status()
+        monkeypatch.undo()
+        assert [span.name for span in tracing.spans()] == ["POST /token", "GET /status"]  # still ended
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the transport stops requests at a redirect by raising out of Session.send (_stop_at_redirect), "
+    "which requests' instrumentation records as an error on the hop's span; the redirect code is being "
+    "moved out of requests_client.py, where this can be fixed",
+)
+def test_a_followed_redirect_is_not_an_error_in_the_requests_instrumentation(tracing, start):
+    import responses
+
+    base = "http://127.0.0.1:9" + BASE_PATH
+    token = OAuthToken(access_token="A", token_type="Bearer", expires_in=3600, expiry=int(time.time()) + 3600)
+    instrumentor = RequestsInstrumentor()
+    instrumentor.instrument(tracer_provider=tracing.provider)
+    try:
+        with responses.RequestsMock() as mock:
+            mock.add("GET", base + "/status", status=302, headers={"Location": base + "/status/"})
+            mock.add("GET", base + "/status/", json={"status": "ok"})
+            creds = ResourceOwnerAuthCredentials(o_auth_token=token)
+            with MdnotesropcgwithoutauthscopesClient(base_uri=base, resource_owner_auth_credentials=creds) as client:
+                assert client.service.get_status().status == "ok"
+    finally:
+        instrumentor.uninstrument()
+    hops = tracing.children_of(tracing.one("GET /status"))
+    assert len(hops) == 2
+    assert [span.status.status_code for span in hops] == [StatusCode.UNSET, StatusCode.UNSET]
