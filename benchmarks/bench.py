@@ -5,6 +5,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench.py            # full run, about 70 s on 2 cores
     .venv/bin/python benchmarks/bench.py --quick    # smoke run, a few seconds
     .venv/bin/python benchmarks/bench.py --profile  # cProfile of the SDK's per-call path (stub mode)
+    .venv/bin/python benchmarks/bench.py --tracing  # paired SDK/floor ratio without, with and through OpenTelemetry
 
 Every peer runs in its own fresh subprocess with the same minimal environment (``PATH``,
 ``PYTHONPATH``, no proxy or CA variables), so no peer pays for another's imports or caches. Two
@@ -170,8 +171,35 @@ def _max_rss_kib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
 
+OTEL_MODES = {
+    "off": "OpenTelemetry not imported",
+    "api": "opentelemetry-api imported, no tracer provider set",
+    "sdk": "SDK TracerProvider + SimpleSpanProcessor(InMemorySpanExporter)",
+}
+
+
+def _setup_otel(mode):
+    """Put the process in one of ``OTEL_MODES``; returns what to run between rounds (untimed)."""
+    if mode == "off":
+        return lambda: None
+    from opentelemetry import trace
+
+    if mode == "api":
+        return lambda: None
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return exporter.clear  # the exported spans would otherwise pile up across rounds
+
+
 def worker(args):
     """Runs in the subprocess: prints one JSON line with this peer's measurements."""
+    args.between_rounds = _setup_otel(args.otel)
     if args.kind == "paired":
         print(json.dumps(_paired(args)))
         return
@@ -217,6 +245,7 @@ def worker(args):
             call()
         cpu, wall = [], []
         for _ in range(args.rounds):
+            args.between_rounds()
             n = args.calls
             c0 = time.process_time()
             w0 = time.perf_counter()
@@ -247,8 +276,9 @@ def _paired(args):
     for _ in range(args.warmup):
         floor()
         sdk()
-    ratios = []
+    ratios, floor_us, sdk_us = [], [], []
     for _ in range(args.rounds):
+        args.between_rounds()
         c0 = time.process_time()
         for _ in range(args.calls):
             floor()
@@ -257,9 +287,11 @@ def _paired(args):
             sdk()
         c2 = time.process_time()
         ratios.append((c2 - c1) / (c1 - c0))
+        floor_us.append((c1 - c0) / args.calls * 1e6)
+        sdk_us.append((c2 - c1) / args.calls * 1e6)
     floor_session.close()
     sdk_client.close()
-    return {"ratios": ratios}
+    return {"ratios": ratios, "floor_us": floor_us, "sdk_us": sdk_us}
 
 
 def profile_worker(args):
@@ -267,6 +299,7 @@ def profile_worker(args):
     import cProfile
     import pstats
 
+    _setup_otel(args.otel)
     call, _ = _make_call("sdk", "stub", STUB_BASE, "x")
     for _ in range(500):
         call()
@@ -292,9 +325,9 @@ def _env():
     }
 
 
-def _run_worker(argv, timeout=120):
+def _run_worker(argv, timeout=120, otel="off"):
     proc = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--worker", *argv],
+        [sys.executable, os.path.abspath(__file__), "--worker", "--otel", otel, *argv],
         env=_env(),
         cwd=REPO,
         capture_output=True,
@@ -500,6 +533,51 @@ def _goals(report, mem):
     return rows
 
 
+def tracing_scenario(args):
+    """The paired SDK/floor ratio in each of ``OTEL_MODES``, processes interleaved; prints a table."""
+    procs = 1 if args.quick else 3
+    calls, rounds = (300, 4) if args.quick else (2000, 10)
+    if subprocess.run([sys.executable, "-c", "import opentelemetry.sdk.trace"], env=_env(), check=False).returncode:
+        raise SystemExit(
+            "--tracing needs opentelemetry-api and opentelemetry-sdk (pip install -r test-requirements.txt)"
+        )
+    started = time.monotonic()
+    found = {mode: {"ratio": [], "floor_us": [], "sdk_us": []} for mode in OTEL_MODES}
+    for _ in range(procs):
+        for mode in OTEL_MODES:
+            r = _run_worker(
+                ["--kind", "paired", "--calls", str(calls), "--rounds", str(rounds), "--warmup", "200"], otel=mode
+            )
+            found[mode]["ratio"].append(statistics.median(r["ratios"]))
+            found[mode]["floor_us"].append(statistics.median(r["floor_us"]))
+            found[mode]["sdk_us"].append(statistics.median(r["sdk_us"]))
+    rows = []
+    for mode, label in OTEL_MODES.items():
+        data = found[mode]
+        ratio = statistics.median(data["ratio"])
+        rows.append(
+            [
+                f"{mode}: {label}",
+                f"{statistics.median(data['floor_us']):.1f}",
+                f"{statistics.median(data['sdk_us']):.1f}",
+                ", ".join(f"{x:.3f}x" for x in data["ratio"]),
+                f"{ratio:.3f}x",
+                ("yes" if ratio <= 0.40 else "NO") if mode != "sdk" else "(not a goal)",
+            ]
+        )
+    print(
+        f"### tracing (stub mode, floor and SDK paired in one process; {procs} process(es) per mode, "
+        f"{rounds} rounds of {calls} calls)\n\n"
+        + _fmt_table(
+            ["OpenTelemetry", "floor µs/call", "SDK µs/call", "SDK/floor per process", "median", "<= 0.40x"], rows
+        )
+    )
+    print(f"\n(total {time.monotonic() - started:.0f}s)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"argv": sys.argv[1:], "python": sys.version.split()[0], "tracing": found}, f, indent=1)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a fast smoke run (fewer calls and processes)")
@@ -509,6 +587,18 @@ def main(argv=None):
     parser.add_argument("--profile-sort", default="tottime")
     parser.add_argument("--profile-lines", type=int, default=40)
     parser.add_argument("--json", metavar="PATH", help="also write the raw results as JSON")
+    parser.add_argument(
+        "--tracing",
+        action="store_true",
+        help="only the paired SDK/floor ratio, without OpenTelemetry, with the API and no provider, and with "
+        "an SDK provider exporting to memory",
+    )
+    parser.add_argument(
+        "--otel",
+        choices=tuple(OTEL_MODES),
+        default="off",
+        help="OpenTelemetry in every worker of a normal run: " + "; ".join(f"{k}: {v}" for k, v in OTEL_MODES.items()),
+    )
     # worker-only arguments
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--kind", default="speed", help=argparse.SUPPRESS)
@@ -541,8 +631,14 @@ def main(argv=None):
             args.profile_sort,
             "--profile-lines",
             str(args.profile_lines),
+            "--otel",
+            args.otel,
         ]
         sys.exit(subprocess.run(cmd, env=_env(), cwd=REPO, check=False).returncode)
+
+    if args.tracing:
+        tracing_scenario(args)
+        return
 
     quick = args.quick
     procs = 1 if quick else 3  # fresh processes per peer and mode
@@ -555,7 +651,7 @@ def main(argv=None):
     peers = _available_peers([p for p in args.peers.split(",") if p])
     if "bare" not in peers:
         peers.insert(0, "bare")
-    report = {"argv": sys.argv[1:], "python": sys.version.split()[0], "modes": {}}
+    report = {"argv": sys.argv[1:], "python": sys.version.split()[0], "otel": args.otel, "modes": {}}
     out = []
 
     for mode in modes:
@@ -590,7 +686,8 @@ def main(argv=None):
                             str(rounds),
                             "--warmup",
                             "200",
-                        ]
+                        ],
+                        otel=args.otel,
                     )
                     # Each worker's median round, so one noisy round does not move the result.
                     results[peer]["cpu"].append(statistics.median(r["cpu_us"]))
@@ -609,7 +706,8 @@ def main(argv=None):
             paired = []
             for _ in range(procs):
                 r = _run_worker(
-                    ["--kind", "paired", "--calls", str(calls), "--rounds", str(rounds * 2), "--warmup", "200"]
+                    ["--kind", "paired", "--calls", str(calls), "--rounds", str(rounds * 2), "--warmup", "200"],
+                    otel=args.otel,
                 )
                 paired.append(statistics.median(r["ratios"]))
             report["modes"][mode]["paired"] = paired
@@ -626,7 +724,19 @@ def main(argv=None):
         for peer in runs:
             runs[peer].append(
                 _run_worker(
-                    ["--kind", "memory", "--peer", peer, "--mode", "stub", "--calls", str(mem_calls), "--warmup", "200"]
+                    [
+                        "--kind",
+                        "memory",
+                        "--peer",
+                        peer,
+                        "--mode",
+                        "stub",
+                        "--calls",
+                        str(mem_calls),
+                        "--warmup",
+                        "200",
+                    ],
+                    otel=args.otel,  # with sdk the in-memory exporter keeps every span: memory grows by design
                 )
             )
     for peer, results in runs.items():

@@ -21,6 +21,7 @@ from mdnotesropcgwithoutauthscopes.http.auth.auth import Auth
 from mdnotesropcgwithoutauthscopes.http.http_client import HttpClient
 from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
 from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
+from mdnotesropcgwithoutauthscopes.http.tracing import CallSpan, call_span
 from mdnotesropcgwithoutauthscopes.models.base_model import BaseModel
 
 logger = logging.getLogger("mdnotesropcgwithoutauthscopes")
@@ -150,13 +151,18 @@ class CallPipeline:
         if headers:
             request_headers.update(headers)
         request = HttpRequest(endpoint.method, url, request_headers, query, form)
-        if endpoint.requires_auth:
-            response = self._send_authorized(request, endpoint)
-        else:
-            response = self._send(request, endpoint)
-        return self._result(endpoint, response)
+        # One span per call (when the application traces), covering retries, the repeat after a
+        # 401 and, as its children, the token requests the call needed.
+        with call_span(request, endpoint) as span:
+            if endpoint.requires_auth:
+                response = self._send_authorized(request, endpoint, span)
+            else:
+                response = self._send(request, endpoint, span)
+            return self._result(endpoint, response)
 
-    def _send_authorized(self, request: HttpRequest, endpoint: Endpoint[Any]) -> HttpResponse:
+    def _send_authorized(
+        self, request: HttpRequest, endpoint: Endpoint[Any], span: Optional[CallSpan] = None
+    ) -> HttpResponse:
         """Drive the auth manager's flow: send each request it yields, hand it each response."""
         if self.auth is None:
             raise AuthValidationException("This endpoint needs OAuth 2 credentials and the client has none")
@@ -164,7 +170,7 @@ class CallPipeline:
         try:
             request = next(flow)
             while True:
-                response = self._send(request, endpoint)
+                response = self._send(request, endpoint, span)
                 try:
                     request = flow.send(response)
                 except StopIteration:
@@ -181,8 +187,8 @@ class CallPipeline:
         self._urls[endpoint] = url
         return url
 
-    def _send(self, request: HttpRequest, endpoint: Endpoint[Any]) -> HttpResponse:
-        """Send with the retry policy; callbacks see every attempt.
+    def _send(self, request: HttpRequest, endpoint: Endpoint[Any], span: Optional[CallSpan] = None) -> HttpResponse:
+        """Send with the retry policy; callbacks see every attempt (and ``span`` counts them).
 
         A request that carries credentials is never redirected: the password, client secret or
         refresh token must reach the configured server and no other, so a 3xx answer to it is an
@@ -198,6 +204,9 @@ class CallPipeline:
             if callback is not None:
                 callback.on_before_request(request)
             started = time.monotonic() if debug else 0.0
+            if span is not None:
+                span.attempts += 1
+                span.status_code = None
             try:
                 response = self.http_client.execute(request, timeout=config.timeout)
             except APIConnectionException as exc:
@@ -207,6 +216,8 @@ class CallPipeline:
                 if delay is None:
                     raise
             else:
+                if span is not None:
+                    span.status_code = response.status_code
                 if debug:
                     logger.debug(
                         "%s %s -> %s in %.1f ms headers=%s form=%s",

@@ -139,8 +139,9 @@ def test_metadata_as_a_package_index_shows_it(dists):
     for minor in range(9, 14):
         assert f"Programming Language :: Python :: 3.{minor}" in classifiers
     assert "Typing :: Typed" in classifiers
-    assert meta.get_all("Provides-Extra") == ["redis", "testing"]
+    assert meta.get_all("Provides-Extra") == ["otel", "redis", "testing"]
     requires = meta.get_all("Requires-Dist")
+    assert 'opentelemetry-api>=1.20; extra == "otel"' in requires
     assert 'redis>=5; extra == "redis"' in requires
     assert 'responses>=0.24; extra == "testing"' in requires
     runtime = {_normalized(r) for r in requires if "extra ==" not in r}
