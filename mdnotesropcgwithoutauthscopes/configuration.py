@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from mdnotesropcgwithoutauthscopes._constants import DEFAULT_MAX_RESPONSE_BYTES as DEFAULT_MAX_RESPONSE_BYTES
+from mdnotesropcgwithoutauthscopes._constants import DEFAULT_MAX_RETRY_WAIT, DEFAULT_TIMEOUT
 from mdnotesropcgwithoutauthscopes.api_helper import check_type
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials
-from mdnotesropcgwithoutauthscopes.http.http_client import DEFAULT_MAX_RESPONSE_BYTES as DEFAULT_MAX_RESPONSE_BYTES
 from mdnotesropcgwithoutauthscopes.http.proxy_settings import ProxySettings
 from mdnotesropcgwithoutauthscopes.immutable_settings import ImmutableSettings
 
@@ -158,7 +159,7 @@ class Configuration(ImmutableSettings):
         http_client_instance: Union[requests.Session, HttpClient, None] = None,
         override_http_client_configuration: bool = False,
         http_call_back: Optional[HttpCallBack] = None,
-        timeout: float = 60,
+        timeout: float = DEFAULT_TIMEOUT,
         max_retries: int = 0,
         backoff_factor: float = 2,
         retry_statuses: Iterable[int] = DEFAULT_RETRY_STATUSES,
@@ -170,7 +171,7 @@ class Configuration(ImmutableSettings):
         *,
         allow_insecure_http: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        max_retry_wait: float = 60,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         verify_ssl: Union[bool, str] = True,
     ) -> None:
         check_type("override_http_client_configuration", override_http_client_configuration, bool, allow_none=False)

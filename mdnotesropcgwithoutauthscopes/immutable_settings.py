@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Iterable
 from typing import Any, ClassVar, TypeVar
 
-from mdnotesropcgwithoutauthscopes.api_helper import REDACTED
+from mdnotesropcgwithoutauthscopes._constants import REDACTED
 
 SettingsT = TypeVar("SettingsT", bound="ImmutableSettings")
 CheckedT = TypeVar("CheckedT", bound="KeywordChecked")

@@ -20,7 +20,8 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import check_header_validity, requote_uri, to_native_string
 from urllib3 import exceptions as urllib3_exceptions
 
-from mdnotesropcgwithoutauthscopes import __version__
+from mdnotesropcgwithoutauthscopes._constants import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
+from mdnotesropcgwithoutauthscopes._version import __version__
 from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import (
     APIConnectionException,
@@ -28,7 +29,7 @@ from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import (
 )
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from mdnotesropcgwithoutauthscopes.exceptions.response_too_large_exception import ResponseTooLargeException
-from mdnotesropcgwithoutauthscopes.http.http_client import DEFAULT_MAX_RESPONSE_BYTES, HttpClient
+from mdnotesropcgwithoutauthscopes.http.http_client import HttpClient
 from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
 from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
 
@@ -86,11 +87,6 @@ def _stop_at_redirect(response: requests.Response, **_: Any) -> None:
         raise _Redirected(response)
 
 
-# For an execute() called without a timeout on a client built without one (never the SDK's own
-# pipeline, which passes Configuration.timeout): the same 60 seconds as Configuration's default.
-_DEFAULT_TIMEOUT = 60.0
-
-
 class RequestsClient(HttpClient):
     """Sends requests through one pooled ``requests.Session`` (keep-alive, thread-safe for sending).
 
@@ -99,8 +95,8 @@ class RequestsClient(HttpClient):
     ``follow_redirects`` is False (token requests) gets the 3xx answer back.
 
     Args:
-        timeout: seconds to wait for the server when ``execute`` is not given one (60 when
-            neither says). The SDK's pipeline always passes the configuration's ``timeout``, the
+        timeout: seconds to wait for the server when ``execute`` is not given one
+            (``Configuration``'s default when neither says). The SDK's pipeline always passes the configuration's ``timeout``, the
             one place where a client's timeout lives.
         proxies: a ``requests`` proxies mapping (see ``ProxySettings.to_proxies``).
         verify: TLS verification: True, False or a CA bundle path.
@@ -158,7 +154,7 @@ class RequestsClient(HttpClient):
         """
         url = request.query_url
         if timeout is None:
-            timeout = self.timeout if self.timeout is not None else _DEFAULT_TIMEOUT
+            timeout = self.timeout if self.timeout is not None else DEFAULT_TIMEOUT
         if self._pid != os.getpid():
             self._forget_parent_connections()
         deadline = time.monotonic() + timeout
