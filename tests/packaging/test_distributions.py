@@ -141,7 +141,7 @@ def test_metadata_as_a_package_index_shows_it(dists):
     assert "Typing :: Typed" in classifiers
     assert meta.get_all("Provides-Extra") == ["redis", "testing"]
     requires = meta.get_all("Requires-Dist")
-    assert 'redis>=5; extra == "redis"' in requires
+    assert 'redis>=6; extra == "redis"' in requires
     assert 'responses>=0.24; extra == "testing"' in requires
     runtime = {_normalized(r) for r in requires if "extra ==" not in r}
     listed = {
