@@ -10,6 +10,7 @@ import time
 from typing import Any, Optional, cast
 
 import requests
+from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from requests.cookies import RequestsCookieJar, extract_cookies_to_jar, merge_cookies
 from requests.sessions import merge_setting
@@ -22,11 +23,12 @@ from mdnotesropcgwithoutauthscopes._version import __version__
 from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from mdnotesropcgwithoutauthscopes.exceptions.response_too_large_exception import ResponseTooLargeException
+from mdnotesropcgwithoutauthscopes.http.deadline import DeadlineTimeout, DeadlineWatchdog, Watch
 from mdnotesropcgwithoutauthscopes.http.http_client import HttpClient
 from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
 from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
 from mdnotesropcgwithoutauthscopes.http.redirects import Redirected, next_hop, redirect_target, stop_at_redirect
-from mdnotesropcgwithoutauthscopes.http.transport_errors import transport_error
+from mdnotesropcgwithoutauthscopes.http.transport_errors import timed_out, transport_error
 
 logger = logging.getLogger("mdnotesropcgwithoutauthscopes")
 
@@ -111,6 +113,7 @@ class RequestsClient(HttpClient):
         # (lower-case name, value) pairs requests' header check has passed (a pure function);
         # credentials are never kept here.
         self._valid_headers: set[tuple[Any, Any]] = set()
+        self._watchdog = DeadlineWatchdog()
         self._pid = os.getpid()
 
     def execute(self, request: HttpRequest, *, timeout: Optional[float] = None) -> HttpResponse:
@@ -131,8 +134,9 @@ class RequestsClient(HttpClient):
         deadline = time.monotonic() + timeout
         prepared = self._prepare(request)
         prepared.hooks["response"].append(stop_at_redirect)
+        watch = Watch(deadline)
         try:
-            response = self._exchange(request, prepared, timeout, deadline)
+            response = self._exchange(request, prepared, timeout, deadline, watch)
             body = self._read_body(response, url, deadline)
         except APIException:
             raise
@@ -142,6 +146,8 @@ class RequestsClient(HttpClient):
             http.client.HTTPException,
             OSError,
         ) as exc:
+            if watch.fired:  # the deadline passed while the status line or headers trickled in
+                raise timed_out(url, timeout) from exc
             raise transport_error(exc, url, timeout) from exc
         return HttpResponse(
             response.status_code, response.reason, response.headers, body, request, encoding=_charset(response)
@@ -236,7 +242,12 @@ class RequestsClient(HttpClient):
         return p
 
     def _exchange(
-        self, request: HttpRequest, prepared: requests.PreparedRequest, timeout: float, deadline: float
+        self,
+        request: HttpRequest,
+        prepared: requests.PreparedRequest,
+        timeout: float,
+        deadline: float,
+        watch: Watch,
     ) -> requests.Response:
         """Send ``prepared`` and follow the redirects ``request`` allows; return the last answer.
 
@@ -249,22 +260,28 @@ class RequestsClient(HttpClient):
         follow = getattr(request, "follow_redirects", True)
         hops = 0
         while True:
+            url = cast(str, prepared.url)
+            # requests' own adapter hands the timeout object to urllib3, whose reading of it arms
+            # the watchdog: the status line and headers must arrive by the deadline too.
+            limit: Any = (
+                DeadlineTimeout(timeout, self._watchdog, watch)
+                if isinstance(session.get_adapter(url), HTTPAdapter)
+                else timeout
+            )
             try:
                 return session.send(
-                    prepared,
-                    stream=True,
-                    timeout=timeout,
-                    allow_redirects=False,
-                    **self._settings_for(cast(str, prepared.url)),
+                    prepared, stream=True, timeout=limit, allow_redirects=False, **self._settings_for(url)
                 )
             except Redirected as redirected:
                 response = redirected.response
+            finally:
+                self._watchdog.release(watch)
             # Session.send stopped at our hook, before it stored the answer's cookies.
             extract_cookies_to_jar(session.cookies, prepared, response.raw)  # type: ignore[no-untyped-call]
             if not follow:
                 return response  # the caller turns the 3xx into its own error
             body = self._read_body(response, request.query_url, deadline)  # frees the connection
-            target = redirect_target(response, cast(str, prepared.url))
+            target = redirect_target(response, url)
             if target is None:
                 raise APIException(
                     f"The server redirected to a URL that cannot be followed "
@@ -387,10 +404,12 @@ class RequestsClient(HttpClient):
         """
         for adapter in self.session.adapters.values():
             adapter.close()
+        self._watchdog = DeadlineWatchdog()  # the parent's thread is not in the child; its lock may be held
         self._pid = os.getpid()
 
     def close(self) -> None:
         """Close the session this client created (a session passed in is left to its owner)."""
+        self._watchdog.close()
         if self._owns_session:
             self.session.close()
 
