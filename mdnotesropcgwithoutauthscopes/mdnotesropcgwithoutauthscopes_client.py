@@ -140,7 +140,12 @@ class MdnotesropcgwithoutauthscopesClient(KeywordChecked):
         )
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(config={self.config!r})"
+        # One short line: the whole configuration (client.config) is a screenful, and needs no repeating here.
+        config = self.config
+        return (
+            f"{type(self).__name__}(base_uri={config.get_base_uri()!r}, "
+            f"environment={config.environment}, closed={self._closed})"
+        )
 
 
 # Every name the constructor takes: config plus the settings of Configuration, in order.

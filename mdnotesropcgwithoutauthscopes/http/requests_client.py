@@ -407,6 +407,13 @@ class RequestsClient(HttpClient):
         self._watchdog = DeadlineWatchdog()  # the parent's thread is not in the child; its lock may be held
         self._pid = os.getpid()
 
+    def __repr__(self) -> str:
+        # No proxies: a proxy URL may carry a password.
+        return (
+            f"{type(self).__name__}(timeout={self.timeout!r}, max_response_bytes={self.max_response_bytes}, "
+            f"owns_session={self._owns_session})"
+        )
+
     def close(self) -> None:
         """Close the session this client created (a session passed in is left to its owner)."""
         self._watchdog.close()
