@@ -15,7 +15,7 @@ import pytest
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials
 from mdnotesropcgwithoutauthscopes.http.auth.token_store import SQLiteTokenStore
 from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import MdnotesropcgwithoutauthscopesClient
-from tests.cli.conftest import COMMAND_TIMEOUT, DEMO, SCRIPT, Mdnotes, assert_one_error_line, settings_for
+from tests.helpers.cli import COMMAND_TIMEOUT, DEMO, SCRIPT, Mdnotes, assert_one_error_line, settings_for
 
 USER = DEMO["username"]
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
-from tests.conftest import (
+from tests.helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
     PASSWORD,

@@ -10,7 +10,7 @@ import requests
 
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import APITimeoutException
 from mdnotesropcgwithoutauthscopes.http.deadline import DeadlineWatchdog, Watch
-from tests.transport.conftest import STATUS, api_client, password_client, send
+from tests.helpers.transport import STATUS, api_client, password_client, send
 
 TIMEOUT = 1.0
 SLACK = 1.5  # hang detection only: the figure that matters is "not hours"

@@ -10,7 +10,7 @@ from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ClientAuthenticatio
 from mdnotesropcgwithoutauthscopes.http.http_call_back import HttpCallBack
 from mdnotesropcgwithoutauthscopes.http.proxy_settings import ProxySettings
 from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import MdnotesropcgwithoutauthscopesClient
-from tests.conftest import make_credentials, stored_token
+from tests.helpers import make_credentials, stored_token
 
 
 def test_defaults_match_the_contract():

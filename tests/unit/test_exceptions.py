@@ -37,7 +37,7 @@ from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import O
 from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
 from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
 from mdnotesropcgwithoutauthscopes.models.o_auth_provider_error_enum import OAuthProviderErrorEnum
-from tests.conftest import (
+from tests.helpers import (
     STATUS_URL,
     TOKEN_URL,
     USER_URL,

@@ -23,7 +23,7 @@ from mdnotesropcgwithoutauthscopes import (
     ProxySettings,
     ResourceOwnerAuthCredentials,
 )
-from tests.conftest import STATUS_BODY, STATUS_URL, TOKEN_URL, make_client, make_credentials, stored_token, token_body
+from tests.helpers import STATUS_BODY, STATUS_URL, TOKEN_URL, make_client, make_credentials, stored_token, token_body
 
 ROOT = Path(__file__).resolve().parents[2]
 
