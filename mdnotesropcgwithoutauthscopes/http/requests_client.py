@@ -1,4 +1,9 @@
-"""The ``HttpClient`` built on ``requests``: the only module of the SDK that imports it."""
+"""The ``HttpClient`` built on ``requests``: the only class of the SDK that uses it.
+
+Its helpers, which import ``requests`` or urllib3 too and nothing else of the SDK imports, sit
+beside it: ``redirects`` (which 3xx to follow, and with what), ``transport_errors`` (failures in
+words) and ``deadline`` (one deadline for the status line and headers).
+"""
 
 from __future__ import annotations
 
