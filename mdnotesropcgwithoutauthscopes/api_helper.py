@@ -1,13 +1,11 @@
 """Small shared helpers: JSON, form encoding, redaction and argument checks."""
 
-import base64
 import json
 import unicodedata
 from collections.abc import Mapping
-from typing import Any, Callable, Optional
-from urllib.parse import quote_plus
+from typing import Any, Optional
 
-REDACTED = "***"
+from mdnotesropcgwithoutauthscopes._constants import REDACTED as REDACTED
 
 # Header names and form fields whose values are secrets; compared in lower case.
 SECRET_KEYS = frozenset(
@@ -70,23 +68,6 @@ class APIHelper:
         import jsonpickle  # type: ignore[import-untyped]
 
         return json.loads(jsonpickle.encode(obj, unpicklable=False, keys=True))
-
-    @staticmethod
-    def basic_auth_header(
-        client_id: str, client_secret: Optional[str], *, encode: Optional[Callable[[str], str]] = quote_plus
-    ) -> str:
-        """Build an ``Authorization: Basic`` value.
-
-        RFC 6749 section 2.3.1 says the id and secret are form-urlencoded (``quote_plus``, the
-        default) before they are joined with ``:`` and base64-encoded, so that ``:``, ``+``, ``%``
-        and non-ASCII survive. ``encode=None`` joins them as they are.
-        """
-        pair = (
-            f"{client_id}:{client_secret or ''}"
-            if encode is None
-            else f"{encode(client_id)}:{encode(client_secret or '')}"
-        )
-        return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
 
     @staticmethod
     def clean_text(value: Any, limit: int = 512) -> Optional[str]:

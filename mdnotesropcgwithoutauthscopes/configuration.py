@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from mdnotesropcgwithoutauthscopes._constants import DEFAULT_MAX_RESPONSE_BYTES as DEFAULT_MAX_RESPONSE_BYTES
+from mdnotesropcgwithoutauthscopes._constants import DEFAULT_MAX_RETRY_WAIT, DEFAULT_TIMEOUT
 from mdnotesropcgwithoutauthscopes.api_helper import check_type
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials
-from mdnotesropcgwithoutauthscopes.http.http_client import DEFAULT_MAX_RESPONSE_BYTES as DEFAULT_MAX_RESPONSE_BYTES
 from mdnotesropcgwithoutauthscopes.http.proxy_settings import ProxySettings
 from mdnotesropcgwithoutauthscopes.immutable_settings import ImmutableSettings
 
@@ -76,6 +77,33 @@ def _verify_ssl(value: Any) -> Any:
     return value
 
 
+def base_uri_problem(base_uri: str) -> Optional[str]:
+    """What makes ``base_uri`` unusable, in words that never repeat its user info; None when it is fine.
+
+    User info (``user:password@``) is refused: the SDK never sends it, and a URL holding a password
+    would put it in every message, repr and log line that names the server.
+    """
+    scheme, sep, rest = base_uri.partition("://")
+    authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0] if sep else ""
+    if "@" in authority:
+        host = authority.rsplit("@", 1)[1]
+        return (
+            "base_uri must not contain user info (user:password@): the SDK never sends it, and a password "
+            f"there would show wherever the URL does; use {scheme}://{host}/... and put the credentials in "
+            "resource_owner_auth_credentials"
+        )
+    if not base_uri.lower().startswith(("http://", "https://")):
+        return f"base_uri must start with http:// or https://, not {base_uri!r}"
+    return None
+
+
+def _checked_base_uri(base_uri: str) -> str:
+    problem = base_uri_problem(base_uri)
+    if problem is not None:
+        raise ValueError(problem)
+    return base_uri.rstrip("/")
+
+
 def _int_tuple(name: str, values: Iterable[int]) -> tuple[int, ...]:
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise TypeError(f"{name} must be an iterable of HTTP status codes")
@@ -120,7 +148,9 @@ class Configuration(ImmutableSettings):
         proxy_settings: a ``ProxySettings`` for all requests (None: the HTTP_PROXY / HTTPS_PROXY /
             NO_PROXY environment variables apply).
         environment: the ``Environment`` whose servers are used.
-        base_uri: replaces the environment's DEFAULT server URL (self-hosted or test servers).
+        base_uri: replaces the environment's DEFAULT server URL (self-hosted or test servers);
+            an ``http://`` or ``https://`` URL without user info (``user:password@`` is a
+            ``ValueError`` whose message does not repeat it).
         resource_owner_auth_credentials: the ``ResourceOwnerAuthCredentials`` used for OAuth 2.
             Never None on the object: None (the default) is stored as an empty
             ``ResourceOwnerAuthCredentials()``, which stands for "no credentials".
@@ -158,7 +188,7 @@ class Configuration(ImmutableSettings):
         http_client_instance: Union[requests.Session, HttpClient, None] = None,
         override_http_client_configuration: bool = False,
         http_call_back: Optional[HttpCallBack] = None,
-        timeout: float = 60,
+        timeout: float = DEFAULT_TIMEOUT,
         max_retries: int = 0,
         backoff_factor: float = 2,
         retry_statuses: Iterable[int] = DEFAULT_RETRY_STATUSES,
@@ -170,7 +200,7 @@ class Configuration(ImmutableSettings):
         *,
         allow_insecure_http: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        max_retry_wait: float = 60,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         verify_ssl: Union[bool, str] = True,
     ) -> None:
         check_type("override_http_client_configuration", override_http_client_configuration, bool, allow_none=False)
@@ -186,9 +216,7 @@ class Configuration(ImmutableSettings):
         check_type("environment", environment, Environment, allow_none=False)
         check_type("base_uri", base_uri, str)
         if base_uri is not None:
-            if not base_uri.lower().startswith(("http://", "https://")):
-                raise ValueError(f"base_uri must start with http:// or https://, not {base_uri!r}")
-            base_uri = base_uri.rstrip("/")
+            base_uri = _checked_base_uri(base_uri)
         check_type("resource_owner_auth_credentials", resource_owner_auth_credentials, ResourceOwnerAuthCredentials)
         check_type("allow_insecure_http", allow_insecure_http, bool, allow_none=False)
         check_type("max_response_bytes", max_response_bytes, int, allow_none=False)

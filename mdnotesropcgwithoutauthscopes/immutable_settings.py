@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Optional, TypeVar
 
-from mdnotesropcgwithoutauthscopes.api_helper import REDACTED
+from mdnotesropcgwithoutauthscopes._constants import REDACTED
 
 SettingsT = TypeVar("SettingsT", bound="ImmutableSettings")
 CheckedT = TypeVar("CheckedT", bound="KeywordChecked")
@@ -26,10 +26,29 @@ def unknown_settings_error(owner: str, unknown: Iterable[str], known: Iterable[s
     choices = list(known)
     parts = []
     for name in sorted(unknown):
-        close = difflib.get_close_matches(name, choices, n=1)
-        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        meant = _meant(name, choices)
+        parts.append(f"{name!r}" + (f" (did you mean {meant!r}?)" if meant else ""))
     noun = "setting" if len(parts) == 1 else "settings"
     return TypeError(f"{owner} got unknown {noun} {', '.join(parts)}")
+
+
+def _meant(name: str, choices: list[str]) -> Optional[str]:
+    """The setting ``name`` probably stands for: a close spelling, or a longer name it is part of.
+
+    ``credentials`` and ``auth_credentials`` are too short beside ``resource_owner_auth_credentials``
+    for a spelling match, yet plainly mean it: a name that holds, or is held by, a setting's name
+    (of 4 letters or more) suggests that setting.
+    """
+    close = difflib.get_close_matches(name, choices, n=1)
+    if close:
+        return close[0]
+    key = name.lower().strip("_")
+    if len(key) < 4:
+        return None
+    related = [choice for choice in choices if key in choice or (len(choice) >= 4 and choice in key)]
+    if not related:
+        return None
+    return max(related, key=lambda choice: difflib.SequenceMatcher(None, key, choice).ratio())
 
 
 class KeywordChecked:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NoReturn, Optional, SupportsIndex, TypeVar, Union
 
+from mdnotesropcgwithoutauthscopes._constants import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RETRY_WAIT, DEFAULT_TIMEOUT
 from mdnotesropcgwithoutauthscopes.configuration import (
-    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_RETRY_METHODS,
     DEFAULT_RETRY_STATUSES,
     Configuration,
@@ -69,7 +69,7 @@ class MdnotesropcgwithoutauthscopesClient(KeywordChecked):
         http_client_instance: Union[requests.Session, HttpClient, None] = None,
         override_http_client_configuration: bool = False,
         http_call_back: Optional[HttpCallBack] = None,
-        timeout: float = 60,
+        timeout: float = DEFAULT_TIMEOUT,
         max_retries: int = 0,
         backoff_factor: float = 2,
         retry_statuses: Iterable[int] = DEFAULT_RETRY_STATUSES,
@@ -80,7 +80,7 @@ class MdnotesropcgwithoutauthscopesClient(KeywordChecked):
         resource_owner_auth_credentials: Optional[ResourceOwnerAuthCredentials] = None,
         allow_insecure_http: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        max_retry_wait: float = 60,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         verify_ssl: Union[bool, str] = True,
     ) -> None:
         arguments = locals()
@@ -145,7 +145,12 @@ class MdnotesropcgwithoutauthscopesClient(KeywordChecked):
         )
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(config={self.config!r})"
+        # One short line: the whole configuration (client.config) is a screenful, and needs no repeating here.
+        config = self.config
+        return (
+            f"{type(self).__name__}(base_uri={config.get_base_uri()!r}, "
+            f"environment={config.environment}, closed={self._closed})"
+        )
 
 
 # Every name the constructor takes: config plus the settings of Configuration, in order.

@@ -322,6 +322,9 @@ class BaseController:
         """The client's configuration."""
         return self._pipeline.config
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_uri={self._pipeline.config.get_base_uri()!r})"
+
 
 def _error_for(endpoint: Endpoint[Any], response: HttpResponse) -> APIException:
     """The exception for an error answer: the endpoint's own class if it declares one, else the SDK-wide table's."""

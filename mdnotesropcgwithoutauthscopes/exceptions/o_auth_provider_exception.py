@@ -27,6 +27,8 @@ class OAuthProviderException(APIStatusException):
         error_description: the server's explanation, cleaned of control characters and capped.
         error_uri: the server's link to more information, cleaned the same way.
         additional_properties: the other fields of the JSON error body.
+        refused_client: True when the server refused the client (see the property).
+        refused_grant: True when the server refused the password or refresh token.
     """
 
     def __init__(self, reason: str, response: Optional[HttpResponse] = None) -> None:
@@ -62,6 +64,33 @@ class OAuthProviderException(APIStatusException):
         code = body.get("error") if body is not None else None
         exception_class = O_AUTH_ERROR_EXCEPTIONS.get(code, cls) if isinstance(code, str) else cls
         return exception_class(reason, response)
+
+    @property
+    def refused_client(self) -> bool:
+        """True when the server refused the client itself (its id, secret or authentication method).
+
+        That is ``invalid_client``, or a 401 naming no error whose ``WWW-Authenticate`` challenge
+        is ``Basic`` (RFC 6749 section 5.2). A 401 with a ``Bearer`` challenge or none may be a
+        wrong password, and some servers answer a wrong password with 401 ``invalid_grant``:
+        neither is a refused client.
+        """
+        if self.error == "invalid_client":
+            return True
+        if self.response_code != 401 or self.error is not None or self.response is None:
+            return False
+        challenge = self.response.headers.get("WWW-Authenticate") or ""
+        return any(part.strip().lower().startswith("basic") for part in challenge.split(","))
+
+    @property
+    def refused_grant(self) -> bool:
+        """True when the server refused the grant: the username and password, or the refresh token.
+
+        That is ``invalid_grant``, or a 400, 401 or 403 that names no error and is not a refused
+        client (a framework's ``{"detail": ...}`` answer to a wrong password).
+        """
+        if self.error == "invalid_grant":
+            return True
+        return self.response_code in (400, 401, 403) and self.error is None and not self.refused_client
 
     def _details(self) -> str:
         if self.error is None:

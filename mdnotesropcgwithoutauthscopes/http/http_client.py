@@ -2,11 +2,9 @@
 
 from typing import Optional
 
+from mdnotesropcgwithoutauthscopes._constants import DEFAULT_MAX_RESPONSE_BYTES as DEFAULT_MAX_RESPONSE_BYTES
 from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
 from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
-
-#: The largest response body a client reads unless told otherwise (``Configuration.max_response_bytes``).
-DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 
 
 class HttpClient:

@@ -1,36 +1,39 @@
-"""The ``HttpClient`` built on ``requests``: the only module of the SDK that imports it."""
+"""The ``HttpClient`` built on ``requests``: the only class of the SDK that uses it.
+
+Its helpers, which import ``requests`` or urllib3 too and nothing else of the SDK imports, sit
+beside it: ``redirects`` (which 3xx to follow, and with what), ``transport_errors`` (failures in
+words) and ``deadline`` (one deadline for the status line and headers).
+"""
 
 from __future__ import annotations
 
-import errno
 import http.client
 import logging
 import os
 import socket
-import ssl
 import time
 from typing import Any, Optional, cast
-from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from requests.cookies import RequestsCookieJar, extract_cookies_to_jar, merge_cookies
 from requests.sessions import merge_setting
 from requests.structures import CaseInsensitiveDict
-from requests.utils import check_header_validity, requote_uri, to_native_string
+from requests.utils import check_header_validity, to_native_string
 from urllib3 import exceptions as urllib3_exceptions
 
-from mdnotesropcgwithoutauthscopes import __version__
+from mdnotesropcgwithoutauthscopes._constants import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
+from mdnotesropcgwithoutauthscopes._version import __version__
 from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
-from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import (
-    APIConnectionException,
-    APITimeoutException,
-)
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from mdnotesropcgwithoutauthscopes.exceptions.response_too_large_exception import ResponseTooLargeException
-from mdnotesropcgwithoutauthscopes.http.http_client import DEFAULT_MAX_RESPONSE_BYTES, HttpClient
+from mdnotesropcgwithoutauthscopes.http.deadline import DeadlineTimeout, DeadlineWatchdog, Watch
+from mdnotesropcgwithoutauthscopes.http.http_client import HttpClient
 from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
 from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
+from mdnotesropcgwithoutauthscopes.http.redirects import Redirected, next_hop, redirect_target, stop_at_redirect
+from mdnotesropcgwithoutauthscopes.http.transport_errors import timed_out, transport_error
 
 logger = logging.getLogger("mdnotesropcgwithoutauthscopes")
 
@@ -41,10 +44,6 @@ _HEADER_CACHE_SIZE = 64
 _SETTINGS_CACHE_SIZE = 64
 # Checked on every call instead: a cache must not keep old tokens alive.
 _UNCACHED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-# Headers that only the origin they were meant for may see.
-_ORIGIN_HEADERS = ("Authorization", "Proxy-Authorization")
 # The environment variables requests reads for proxies and CA bundles (both spellings on POSIX).
 _ENV_NAMES = tuple(
     name for base in ("http_proxy", "https_proxy", "all_proxy", "no_proxy") for name in (base, base.upper())
@@ -66,31 +65,6 @@ class _NoNetrc(AuthBase):
 _NO_NETRC = _NoNetrc()
 
 
-class _Redirected(Exception):
-    """Takes a 3xx answer out of ``Session.send`` before requests acts on it (see ``_stop_at_redirect``)."""
-
-    def __init__(self, response: requests.Response) -> None:
-        super().__init__(response.status_code)
-        self.response = response
-
-
-def _stop_at_redirect(response: requests.Response, **_: Any) -> None:
-    """The SDK's last response hook: hand every redirect to ``RequestsClient``.
-
-    With ``allow_redirects=False`` requests still works out the next request of a redirect: it
-    reads the whole 3xx body (no size cap, no deadline), reads ``~/.netrc`` and parses the
-    ``Location`` (raising a bare ``ValueError`` for a bad one). Raising here, after the user's
-    hooks ran, skips all of that; the client then decides what to follow and what to strip.
-    """
-    if response.status_code in _REDIRECT_STATUSES and "location" in response.headers:
-        raise _Redirected(response)
-
-
-# For an execute() called without a timeout on a client built without one (never the SDK's own
-# pipeline, which passes Configuration.timeout): the same 60 seconds as Configuration's default.
-_DEFAULT_TIMEOUT = 60.0
-
-
 class RequestsClient(HttpClient):
     """Sends requests through one pooled ``requests.Session`` (keep-alive, thread-safe for sending).
 
@@ -99,8 +73,8 @@ class RequestsClient(HttpClient):
     ``follow_redirects`` is False (token requests) gets the 3xx answer back.
 
     Args:
-        timeout: seconds to wait for the server when ``execute`` is not given one (60 when
-            neither says). The SDK's pipeline always passes the configuration's ``timeout``, the
+        timeout: seconds to wait for the server when ``execute`` is not given one
+            (``Configuration``'s default when neither says). The SDK's pipeline always passes the configuration's ``timeout``, the
             one place where a client's timeout lives.
         proxies: a ``requests`` proxies mapping (see ``ProxySettings.to_proxies``).
         verify: TLS verification: True, False or a CA bundle path.
@@ -144,6 +118,7 @@ class RequestsClient(HttpClient):
         # (lower-case name, value) pairs requests' header check has passed (a pure function);
         # credentials are never kept here.
         self._valid_headers: set[tuple[Any, Any]] = set()
+        self._watchdog = DeadlineWatchdog()
         self._pid = os.getpid()
 
     def execute(self, request: HttpRequest, *, timeout: Optional[float] = None) -> HttpResponse:
@@ -158,14 +133,15 @@ class RequestsClient(HttpClient):
         """
         url = request.query_url
         if timeout is None:
-            timeout = self.timeout if self.timeout is not None else _DEFAULT_TIMEOUT
+            timeout = self.timeout if self.timeout is not None else DEFAULT_TIMEOUT
         if self._pid != os.getpid():
             self._forget_parent_connections()
         deadline = time.monotonic() + timeout
         prepared = self._prepare(request)
-        prepared.hooks["response"].append(_stop_at_redirect)
+        prepared.hooks["response"].append(stop_at_redirect)
+        watch = Watch(deadline)
         try:
-            response = self._exchange(request, prepared, timeout, deadline)
+            response = self._exchange(request, prepared, timeout, deadline, watch)
             body = self._read_body(response, url, deadline)
         except APIException:
             raise
@@ -175,7 +151,9 @@ class RequestsClient(HttpClient):
             http.client.HTTPException,
             OSError,
         ) as exc:
-            raise _transport_error(exc, url, timeout) from exc
+            if watch.fired:  # the deadline passed while the status line or headers trickled in
+                raise timed_out(url, timeout) from exc
+            raise transport_error(exc, url, timeout) from exc
         return HttpResponse(
             response.status_code, response.reason, response.headers, body, request, encoding=_charset(response)
         )
@@ -269,7 +247,12 @@ class RequestsClient(HttpClient):
         return p
 
     def _exchange(
-        self, request: HttpRequest, prepared: requests.PreparedRequest, timeout: float, deadline: float
+        self,
+        request: HttpRequest,
+        prepared: requests.PreparedRequest,
+        timeout: float,
+        deadline: float,
+        watch: Watch,
     ) -> requests.Response:
         """Send ``prepared`` and follow the redirects ``request`` allows; return the last answer.
 
@@ -282,22 +265,28 @@ class RequestsClient(HttpClient):
         follow = getattr(request, "follow_redirects", True)
         hops = 0
         while True:
+            url = cast(str, prepared.url)
+            # requests' own adapter hands the timeout object to urllib3, whose reading of it arms
+            # the watchdog: the status line and headers must arrive by the deadline too.
+            limit: Any = (
+                DeadlineTimeout(timeout, self._watchdog, watch)
+                if isinstance(session.get_adapter(url), HTTPAdapter)
+                else timeout
+            )
             try:
                 return session.send(
-                    prepared,
-                    stream=True,
-                    timeout=timeout,
-                    allow_redirects=False,
-                    **self._settings_for(cast(str, prepared.url)),
+                    prepared, stream=True, timeout=limit, allow_redirects=False, **self._settings_for(url)
                 )
-            except _Redirected as redirected:
+            except Redirected as redirected:
                 response = redirected.response
+            finally:
+                self._watchdog.release(watch)
             # Session.send stopped at our hook, before it stored the answer's cookies.
             extract_cookies_to_jar(session.cookies, prepared, response.raw)  # type: ignore[no-untyped-call]
             if not follow:
                 return response  # the caller turns the 3xx into its own error
             body = self._read_body(response, request.query_url, deadline)  # frees the connection
-            target = _redirect_target(response, cast(str, prepared.url))
+            target = redirect_target(response, url)
             if target is None:
                 raise APIException(
                     f"The server redirected to a URL that cannot be followed "
@@ -309,7 +298,7 @@ class RequestsClient(HttpClient):
                 raise APIException(
                     f"More than {session.max_redirects} redirects", _http_response(response, body, request)
                 )
-            prepared = _next_hop(session, prepared, response, target)
+            prepared = next_hop(session, prepared, response, target)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise requests.exceptions.ReadTimeout("no final answer within the timeout")
@@ -420,10 +409,19 @@ class RequestsClient(HttpClient):
         """
         for adapter in self.session.adapters.values():
             adapter.close()
+        self._watchdog = DeadlineWatchdog()  # the parent's thread is not in the child; its lock may be held
         self._pid = os.getpid()
+
+    def __repr__(self) -> str:
+        # No proxies: a proxy URL may carry a password.
+        return (
+            f"{type(self).__name__}(timeout={self.timeout!r}, max_response_bytes={self.max_response_bytes}, "
+            f"owns_session={self._owns_session})"
+        )
 
     def close(self) -> None:
         """Close the session this client created (a session passed in is left to its owner)."""
+        self._watchdog.close()
         if self._owns_session:
             self.session.close()
 
@@ -475,169 +473,3 @@ def _http_response(response: requests.Response, body: bytes, request: HttpReques
     return HttpResponse(
         response.status_code, response.reason, response.headers, body, request, encoding=_charset(response)
     )
-
-
-# ----------------------------------------------------------------------------------- redirects
-
-
-def _redirect_target(response: requests.Response, previous_url: str) -> Optional[str]:
-    """The absolute, prepared URL a 3xx points to; None when it is not a valid http(s) URL.
-
-    The same resolution as requests' ``resolve_redirects`` (UTF-8 sent as Latin-1, scheme-relative
-    and relative references, re-quoting), without its ``ValueError`` escaping for a bad one.
-    """
-    location = response.headers.get("Location") or ""
-    try:
-        try:
-            location = location.encode("latin-1").decode("utf-8")
-        except UnicodeError:
-            pass  # not UTF-8: keep the Latin-1 reading
-        if location.startswith("//"):
-            location = urlsplit(previous_url).scheme + ":" + location
-        parts = urlsplit(location)
-        if not parts.netloc:
-            if parts.scheme:
-                return None  # "http://", "https:/path": a scheme without a host
-            location = urljoin(previous_url, requote_uri(location))
-        probe = requests.PreparedRequest()
-        probe.prepare_url(location, None)
-        target = probe.url
-        if urlsplit(target).scheme.lower() not in _DEFAULT_PORTS:
-            return None  # file:, ftp:, javascript: ... never
-        return target
-    except ValueError:  # urlsplit's "Invalid IPv6 URL", requests' InvalidURL and MissingSchema
-        return None
-
-
-def _origin(url: str) -> tuple[str, str, Optional[int]]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    return scheme, (parts.hostname or ""), parts.port or _DEFAULT_PORTS.get(scheme)
-
-
-def _keeps_credentials(old_url: str, new_url: str) -> bool:
-    """True when ``new_url`` is the same origin as ``old_url``, or its https upgrade on the standard ports."""
-    old, new = _origin(old_url), _origin(new_url)
-    if old == new:
-        return True
-    return old[0] == "http" and old[2] == 80 and new == ("https", old[1], 443)
-
-
-def _next_hop(
-    session: requests.Session, prepared: requests.PreparedRequest, response: requests.Response, target: str
-) -> requests.PreparedRequest:
-    """The request for the next hop: method, body, credentials and cookies as the redirect allows."""
-    following = prepared.copy()
-    status = response.status_code
-    method = following.method
-    if (status in (302, 303) and method != "HEAD") or (status == 301 and method == "POST"):
-        following.method = "GET"
-    headers = following.headers
-    if status not in (307, 308):  # only these two repeat the body
-        for name in ("Content-Length", "Content-Type", "Transfer-Encoding"):
-            headers.pop(name, None)
-        following.body = None
-    if not _keeps_credentials(cast(str, prepared.url), target):
-        for name in _ORIGIN_HEADERS:
-            headers.pop(name, None)
-    following.url = target
-    headers.pop("Cookie", None)
-    jar = following._cookies  # type: ignore[attr-defined]
-    extract_cookies_to_jar(jar, prepared, response.raw)  # type: ignore[no-untyped-call]
-    merge_cookies(jar, session.cookies)  # type: ignore[no-untyped-call]
-    following.prepare_cookies(jar)
-    return following
-
-
-# ----------------------------------------------------------------------------------- errors in words
-
-
-def _transport_error(exc: BaseException, url: str, timeout: float) -> APIConnectionException:
-    """The SDK exception for a transport failure, saying what happened in words."""
-    chain = _chain(exc)
-    connecting = any(isinstance(e, urllib3_exceptions.ConnectTimeoutError) for e in chain)  # NewConnectionError too
-    if any(isinstance(e, requests.exceptions.ConnectTimeout) for e in chain) or (
-        connecting and any(isinstance(e, TimeoutError) for e in chain)  # an OS-level ETIMEDOUT
-    ):
-        return APITimeoutException(f"Timed out connecting after {timeout}s", url, request_sent=False)
-    if any(
-        isinstance(e, (requests.exceptions.Timeout, urllib3_exceptions.ReadTimeoutError, TimeoutError)) for e in chain
-    ):
-        return APITimeoutException(f"Timed out: no complete answer within {timeout}s", url)
-    words, sent = _describe(chain)
-    return APIConnectionException(words, url, request_sent=sent)
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    """``exc`` and every exception behind it (``reason``, ``args``, ``__cause__``, ``__context__``).
-
-    Only exception objects are followed (``ssl.SSLError.reason`` is a string), each once.
-    """
-    found: list[BaseException] = []
-    pending: list[Any] = [exc]
-    while pending and len(found) < 32:
-        current = pending.pop(0)
-        if not isinstance(current, BaseException) or any(current is seen for seen in found):
-            continue
-        found.append(current)
-        pending.append(getattr(current, "reason", None))
-        pending.extend(arg for arg in current.args[:3] if isinstance(arg, BaseException))
-        pending.append(current.__cause__)
-        pending.append(current.__context__)
-    return found
-
-
-def _describe(chain: list[BaseException]) -> tuple[str, bool]:
-    """Words for the innermost known cause in ``chain``, and whether the request may have been sent."""
-
-    def first(*types: type) -> Any:
-        return next((e for e in chain if isinstance(e, types)), None)
-
-    cert = first(ssl.SSLCertVerificationError, ssl.CertificateError)
-    if cert is not None:
-        detail = APIHelper.clean_text(getattr(cert, "verify_message", None) or "", 120)
-        return f"TLS certificate not trusted{f' ({detail})' if detail else ''}", False
-    tls = first(ssl.SSLError, urllib3_exceptions.SSLError, requests.exceptions.SSLError)
-    if tls is not None:
-        reason = next((e.reason for e in chain if isinstance(e, ssl.SSLError) and isinstance(e.reason, str)), None)
-        hint = (
-            " (is the server speaking plain HTTP?)"
-            if reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE")
-            else ""
-        )
-        shown = f": {reason.replace('_', ' ').lower()}" if reason else ""
-        return f"TLS handshake failed{shown}{hint}", False
-    if first(urllib3_exceptions.NameResolutionError, socket.gaierror) is not None:
-        return "Name not resolved (DNS lookup failed)", False
-    if first(urllib3_exceptions.ProxyError, requests.exceptions.ProxyError) is not None:
-        inner, sent = _describe(
-            [e for e in chain if not isinstance(e, (urllib3_exceptions.ProxyError, requests.exceptions.ProxyError))]
-        )
-        return f"Proxy failed: {inner[0].lower()}{inner[1:]}", sent
-    if first(ConnectionRefusedError) is not None:
-        return "Connection refused", False
-    os_error = first(OSError)
-    if os_error is not None and getattr(os_error, "errno", None) in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-        return "Network or host unreachable", False
-    if first(urllib3_exceptions.NewConnectionError) is not None:
-        return "Could not connect", False
-    if first(urllib3_exceptions.InvalidChunkLength, requests.exceptions.ChunkedEncodingError) is not None:
-        return "The server sent a broken chunked body", True
-    if first(urllib3_exceptions.IncompleteRead, http.client.IncompleteRead) is not None:
-        return "The body ended early (the server closed the connection or broke the chunked framing)", True
-    if first(urllib3_exceptions.DecodeError, requests.exceptions.ContentDecodingError) is not None:
-        return "The body could not be decompressed (bad Content-Encoding data)", True
-    if first(urllib3_exceptions.InvalidHeader, requests.exceptions.InvalidHeader) is not None:
-        return "The server sent an invalid header (such as two different Content-Length values)", True
-    if first(http.client.LineTooLong) is not None:
-        return "The server sent a header line that is too long", True
-    if first(http.client.RemoteDisconnected, ConnectionResetError, ConnectionAbortedError, BrokenPipeError) is not None:
-        return "The server closed the connection", True
-    if first(http.client.BadStatusLine) is not None:
-        return "The server's answer is not HTTP", True
-    if first(http.client.HTTPException) is not None:
-        return "The server's answer could not be read as HTTP", True
-    if first(urllib3_exceptions.LocationValueError, requests.exceptions.InvalidURL) is not None:
-        return "The URL is not valid", False
-    innermost = chain[-1] if chain else None
-    return f"Connection failed ({type(innermost).__name__})", True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Callable, ClassVar, Optional, TypeVar, overload
 
-from mdnotesropcgwithoutauthscopes.api_helper import REDACTED
+from mdnotesropcgwithoutauthscopes._constants import REDACTED
 
 ModelT = TypeVar("ModelT", bound="BaseModel")
 

@@ -75,7 +75,11 @@ def test_importing_the_cli_loads_nothing_beyond_the_package_root_and_the_standar
     assert "mdnotesropcgwithoutauthscopes.cli" in new
     third_party = [m for m in new if m.split(".")[0] in ("requests", "urllib3", "jsonpickle", "dateutil")]
     sdk = [
-        m for m in new if m.startswith("mdnotesropcgwithoutauthscopes.") and m != "mdnotesropcgwithoutauthscopes.cli"
+        m
+        for m in new
+        if m.startswith("mdnotesropcgwithoutauthscopes.")
+        and m != "mdnotesropcgwithoutauthscopes.cli"
+        and not m.startswith("mdnotesropcgwithoutauthscopes.cli.")
     ]
     assert (third_party, sdk) == ([], [])
 
@@ -281,12 +285,12 @@ def test_private_directories_are_created_0700_whatever_the_umask(tmp_path):
     target = tmp_path / "a" / "b" / "mdnotes"
     old = os.umask(0o022)
     try:
-        cli._make_private_directory(target)
+        cli.commands.make_private_directory(target)
     finally:
         os.umask(old)
     for directory in (tmp_path / "a", tmp_path / "a" / "b", target):
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700
-    cli._make_private_directory(target)  # existing: nothing to do, no error
+    cli.commands.make_private_directory(target)  # existing: nothing to do, no error
 
 
 # ------------------------------------------------------------------------------------- formatting
@@ -477,7 +481,7 @@ def _handler_raising(monkeypatch, exc):
     def handler(args, context):
         raise exc
 
-    monkeypatch.setattr(cli, "_status", handler)
+    monkeypatch.setattr(cli.commands, "status", handler)
     monkeypatch.setenv("MDNOTES_CLIENT_ID", "c")
     monkeypatch.setenv("MDNOTES_USERNAME", "u")
 
@@ -530,32 +534,32 @@ def context(environ=None):
 
 def test_password_from_stdin_keeps_spaces_and_drops_the_line_end(monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.StringIO(" pa ss \r\nsecond line\n"))
-    assert cli._read_password(_Args(password_stdin=True), context({"MDNOTES_PASSWORD": "env"})) == " pa ss "
+    assert cli.commands.read_password(_Args(password_stdin=True), context({"MDNOTES_PASSWORD": "env"})) == " pa ss "
 
 
 def test_password_from_the_environment_before_the_prompt(monkeypatch):
     monkeypatch.setattr("getpass.getpass", lambda prompt: pytest.fail("must not prompt"))
-    assert cli._read_password(_Args(), context({"MDNOTES_PASSWORD": "from env"})) == "from env"
+    assert cli.commands.read_password(_Args(), context({"MDNOTES_PASSWORD": "from env"})) == "from env"
 
 
 def test_without_a_terminal_the_first_line_of_stdin_is_read(monkeypatch):
-    monkeypatch.setattr(cli, "_has_terminal", lambda: False)
+    monkeypatch.setattr(cli.commands, "has_terminal", lambda: False)
     monkeypatch.setattr("getpass.getpass", lambda prompt: pytest.fail("must not prompt"))
     monkeypatch.setattr(sys, "stdin", io.StringIO("piped\n"))
-    assert cli._read_password(_Args(), context()) == "piped"
+    assert cli.commands.read_password(_Args(), context()) == "piped"
 
 
 def test_password_prompt_names_the_user(monkeypatch):
-    monkeypatch.setattr(cli, "_has_terminal", lambda: True)
+    monkeypatch.setattr(cli.commands, "has_terminal", lambda: True)
     prompts = []
     monkeypatch.setattr("getpass.getpass", lambda prompt: prompts.append(prompt) or "typed")
-    assert cli._read_password(_Args(), context()) == "typed"
+    assert cli.commands.read_password(_Args(), context()) == "typed"
     assert prompts == ["Password for alice@example.com: "]
 
 
 @pytest.mark.parametrize("typed", ["", EOFError()])
 def test_no_password_is_a_usage_error(monkeypatch, typed):
-    monkeypatch.setattr(cli, "_has_terminal", lambda: True)
+    monkeypatch.setattr(cli.commands, "has_terminal", lambda: True)
 
     def getpass(prompt):
         if isinstance(typed, BaseException):
@@ -564,5 +568,76 @@ def test_no_password_is_a_usage_error(monkeypatch, typed):
 
     monkeypatch.setattr("getpass.getpass", getpass)
     with pytest.raises(cli.CommandError) as caught:
-        cli._read_password(_Args(), context())
+        cli.commands.read_password(_Args(), context())
     assert caught.value.exit_code == cli.EXIT_USAGE and "$MDNOTES_PASSWORD" in caught.value.message
+
+
+# ------------------------------------------------------------------------------------- base URI
+
+
+@pytest.mark.parametrize(
+    "given, normal",
+    [
+        ("http://LOCALHOST:3000/x/", "http://localhost:3000/x"),
+        ("HTTP://localhost:3000/x", "http://localhost:3000/x"),
+        ("http://localhost:80/x", "http://localhost/x"),
+        ("https://Example.COM:443/api/", "https://example.com/api"),
+        ("https://example.com:8443/API", "https://example.com:8443/API"),  # the path keeps its case
+        ("http://localhost/", "http://localhost"),
+        ("http://[::1]:80/x/", "http://[::1]/x"),
+        ("http://127.0.0.1:3000/x", "http://127.0.0.1:3000/x"),  # another host than localhost
+    ],
+)
+def test_spellings_of_one_server_are_one_base_uri(given, normal):
+    assert cli.normalize_base_uri(given) == normal
+    resolved = cli.resolve_settings(
+        parse("status", "--base-uri", given), {"MDNOTES_CLIENT_ID": "c", "MDNOTES_USERNAME": "u"}
+    )
+    assert resolved.base_uri == normal
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "http://carol:PW-SECRET@host/x",
+        "https://carol:PW-SECRET@host:8443",
+        "http://PW-SECRET@host/",
+        "ftp://a:PW-SECRET@h/",
+    ],
+)
+def test_a_base_uri_with_user_info_is_a_usage_error_that_does_not_repeat_it(given, capsys):
+    environ = {"MDNOTES_CLIENT_ID": "c", "MDNOTES_USERNAME": "u"}
+    with pytest.raises(cli.CommandError) as caught:
+        cli.resolve_settings(parse("status", "--base-uri", given), environ)
+    assert caught.value.exit_code == cli.EXIT_USAGE
+    assert "must not contain user info (user:password@)" in caught.value.message
+    assert "PW-SECRET" not in caught.value.message
+
+
+@pytest.mark.parametrize("given", ["http://", "http://host:port/x", "http:///x"])
+def test_a_base_uri_without_a_usable_host_or_port_is_a_usage_error(given):
+    with pytest.raises(cli.CommandError) as caught:
+        cli.resolve_settings(parse("status", "--base-uri", given), {"MDNOTES_CLIENT_ID": "c", "MDNOTES_USERNAME": "u"})
+    assert caught.value.exit_code == cli.EXIT_USAGE
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["login", "--password-stdin=SECRET-x"], "argument --password-stdin takes no value"),
+        (["login", "-vpSECRET-x"], "argument -v/--verbose takes no value"),
+        (["status", "-xSECRET-x"], "unrecognized arguments: -x"),
+        (["status", "--timeout", "SECRET-x"], "argument --timeout: not a number of seconds"),
+    ],
+)
+def test_argparse_messages_name_the_option_not_the_value(argv, message, capsys):
+    assert cli.main(argv) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith(f"mdnotes: error: {message} (see 'mdnotes ")
+    assert "SECRET-x" not in err
+
+
+def test_scrub_removes_values_and_stray_words_but_keeps_option_names():
+    message = "argument --x: 'abc-SECRET' and stray-SECRET and -yvalue-SECRET (see 'mdnotes --help')"
+    argv = ["--x=abc-SECRET", "stray-SECRET", "-yvalue-SECRET", "status"]
+    assert cli.parsing.scrub(message, argv) == "argument --x: '***' and *** and -y*** (see 'mdnotes --help')"

@@ -15,7 +15,7 @@ import pytest
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials
 from mdnotesropcgwithoutauthscopes.http.auth.token_store import SQLiteTokenStore
 from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import MdnotesropcgwithoutauthscopesClient
-from tests.cli.conftest import COMMAND_TIMEOUT, DEMO, SCRIPT, Mdnotes, assert_one_error_line, settings_for
+from tests.helpers.cli import COMMAND_TIMEOUT, DEMO, SCRIPT, Mdnotes, assert_one_error_line, settings_for
 
 USER = DEMO["username"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -341,3 +341,64 @@ def test_the_console_script_runs_the_same_command(mdnotes):
     login(script)
     assert script("status").returncode == 0
     assert mdnotes("user").returncode == 0  # python -m and the script share the store
+
+
+# ------------------------------------------------------------------- one server, several spellings
+
+
+def test_spellings_of_one_server_find_the_same_login(mdnotes, server):
+    login(mdnotes)
+    scheme, rest = server.base_uri.split("://", 1)
+    for spelling in (scheme.upper() + "://" + rest + "/", server.base_uri + "//"):
+        status = mdnotes("status", "--json", MDNOTES_BASE_URI=spelling)
+        assert (status.returncode, status.stderr) == (0, ""), status
+        details = json.loads(mdnotes("token", "--json", MDNOTES_BASE_URI=spelling).stdout)
+        assert details["base_uri"] == server.base_uri
+    assert server.stats()["password_grants"] == 1  # no second sign-in: the stored token was found
+
+
+def test_another_host_name_of_the_same_machine_is_another_server(mdnotes, server):
+    login(mdnotes)
+    other = server.base_uri.replace("127.0.0.1", "localhost")
+    assert_one_error_line(
+        mdnotes("token", MDNOTES_BASE_URI=other), code=3, starts=f"not logged in as {USER} at {other};"
+    )
+
+
+# ------------------------------------------------------------------------ secrets typed as arguments
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["-pSECRET-typed"],
+        ["login", "-pSECRET-typed"],
+        ["login", "--password-stdin=SECRET-typed"],
+        ["login", "--password=SECRET-typed"],
+        ["status", "--client-secret", "SECRET-typed", "--bogus"],
+        ["status", "--bogus=SECRET-typed"],
+        ["status", "-xSECRET-typed"],
+        ["login", "-vpSECRET-typed"],
+        ["token", "--show=SECRET-typed"],
+        ["status", "--timeout", "SECRET-typed"],
+        ["login", "--password-stdin", "SECRET-typed"],
+        ["SECRET-typed"],
+    ],
+)
+def test_a_secret_typed_as_an_argument_never_reaches_stderr(mdnotes, argv):
+    result = mdnotes(*argv)
+    assert result.returncode == 2, result
+    assert "SECRET-typed" not in result.output
+    assert result.stderr.startswith("mdnotes: error: ") and result.stderr.count("\n") == 1, result
+
+
+@pytest.mark.parametrize("command", ["login", "status", "token", "logout"])
+def test_a_base_uri_with_a_password_is_refused_without_echoing_it(mdnotes, server, command):
+    with_password = server.base_uri.replace("://", "://carol:PW-in-the-URL@")
+    for result in (
+        mdnotes(command, "--base-uri", with_password, MDNOTES_PASSWORD=DEMO["password"]),
+        mdnotes(command, MDNOTES_BASE_URI=with_password, MDNOTES_PASSWORD=DEMO["password"]),
+    ):
+        assert_one_error_line(result, code=2, starts="--base-uri or $MDNOTES_BASE_URI must not contain user info")
+        assert "PW-in-the-URL" not in result.output and "carol" not in result.output
+    assert server.stats()["password_grants"] == 0

@@ -6,11 +6,13 @@ How a page's blocks run:
   names the block's line, and tracebacks point at lines of the Markdown file itself.
 - The blocks of a file share one fresh namespace and run top to bottom, so a later block can use
   ``client`` from an earlier one. Files do not share anything.
-- Placeholders become the reference server's demo values: ``'OAuthClientId'``,
-  ``'OAuthClientSecret'``, ``'OAuthUsername'``, ``'OAuthPassword'`` (single or double quotes),
-  and the literal ``http://localhost:3000`` becomes ``http://127.0.0.1:PORT``. The environment's
-  default URLs (``Server.DEFAULT`` and ``Server.AUTH``) point at the server for the test, so a
-  client built without ``base_uri`` reaches it too.
+- Blocks run exactly as written, as a reader pastes them: nothing in them is replaced. They use
+  the reference server's demo credentials, and no placeholder (``'OAuthClientId'``...) is left
+  in a runnable block. The reader's server listens on ``localhost:3000``, the SDK's default; the
+  test's listens on a free port, so the environment's default URLs (``Server.DEFAULT`` and
+  ``Server.AUTH``) point at it for the test.
+- Files a page writes go to the test's temporary directory (its working directory and
+  ``tempfile``'s), removed by pytest: a run leaves nothing in the system's temporary folder.
 - The namespace also holds ``save_token_to_database(token)`` / ``load_token_from_database()``
   (an in-memory store that keeps the token as JSON text, as a real database would), which the
   pages introduce as the reader's own functions. Nothing else: a block that uses a name it does
@@ -18,13 +20,15 @@ How a page's blocks run:
 - A block preceded by ``<!-- doc-test: skip (reason) -->`` is not run, and is counted. The reason
   is required.
 
-The last test prints how many blocks ran and how many were skipped, whatever pytest's capture mode.
+The last test checks how many blocks ran and how many were skipped, and records the figures as
+test properties (``--junitxml`` reports show them); nothing is printed.
 """
 
 import json
 import linecache
 import logging
 import re
+import tempfile
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,13 +47,8 @@ CLIENT_ID = "demo-client"
 CLIENT_SECRET = "demo-secret"
 USERNAME = "demo@example.com"
 PASSWORD = "demo-password"
-PLACEHOLDERS = {
-    "OAuthClientId": CLIENT_ID,
-    "OAuthClientSecret": CLIENT_SECRET,
-    "OAuthUsername": USERNAME,
-    "OAuthPassword": PASSWORD,
-}
-DOCUMENTED_HOST = "http://localhost:3000"
+# What the pages once wrote instead of values; a block holding one fails when pasted (invalid_client).
+PLACEHOLDERS = ("OAuthClientId", "OAuthClientSecret", "OAuthUsername", "OAuthPassword")
 
 # The documentation has well over this many runnable blocks; fewer means blocks went missing
 # (a broken fence, a file moved out of doc/, a skip marker gone wild).
@@ -122,14 +121,6 @@ def _skip_reason(path: Path, lines: list[str], fence_line: int) -> Optional[str]
     if reason is None:
         raise ValueError(f"{_relative(path)}:{previous + 1}: write the skip marker as <!-- doc-test: skip (reason) -->")
     return reason.group("reason").strip()
-
-
-def substitute(code: str, server_url: str) -> str:
-    """Replace the documented placeholders with the reference server's values (no line changes)."""
-    for placeholder, value in PLACEHOLDERS.items():
-        for quote in ("'", '"'):
-            code = code.replace(f"{quote}{placeholder}{quote}", repr(value))
-    return code.replace(DOCUMENTED_HOST, server_url)
 
 
 class _TokenDatabase:
@@ -215,11 +206,11 @@ def default_urls_on_server(reference_server, monkeypatch):
 
 @pytest.mark.parametrize("doc", DOC_FILES, ids=_relative)
 def test_python_blocks_run(doc, default_urls_on_server, monkeypatch, tmp_path):
-    server = default_urls_on_server
     name = _relative(doc)
     blocks = extract_blocks(doc)
     RESULTS[name] = counts = {"ran": 0, "skipped": 0, "complete": 0}
-    monkeypatch.chdir(tmp_path)  # a page that writes files writes them here
+    monkeypatch.chdir(tmp_path)  # a page that writes files writes them here...
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # ...and so does tempfile.mkdtemp()
     # Tracebacks through a block show the Markdown file's own lines.
     text = doc.read_text(encoding="utf-8")
     filename = str(doc)
@@ -232,7 +223,7 @@ def test_python_blocks_run(doc, default_urls_on_server, monkeypatch, tmp_path):
                     counts["skipped"] += 1
                     continue
                 # Leading newlines keep the code's line numbers equal to the file's.
-                code = "\n" * block.line + substitute(block.code, server.url)
+                code = "\n" * block.line + block.code
                 failure = None
                 try:
                     exec(compile(code, filename, "exec"), namespace)  # noqa: S102 - running the docs is the point
@@ -273,13 +264,21 @@ def test_extraction_counts_skips_and_keeps_line_numbers(tmp_path):
     first, second = extract_blocks(page)
     assert (first.line, first.code, first.skip_reason) == (3, "a = 1\n", None)
     assert (second.line, second.skip_reason) == (9, "needs a proxy")
-    assert substitute("X('OAuthPassword', \"OAuthClientId\", 'http://localhost:3000/a')", "http://127.0.0.1:1") == (
-        "X('demo-password', 'demo-client', 'http://127.0.0.1:1/a')"
-    )
 
 
-def test_block_counts(capsys):
-    """Report ran/skipped (visible with or without -s) and check that the docs still hold code."""
+@pytest.mark.parametrize("doc", DOC_FILES, ids=_relative)
+def test_runnable_blocks_hold_values_not_placeholders(doc):
+    for block in extract_blocks(doc):
+        for placeholder in PLACEHOLDERS:
+            for quoted in (f"'{placeholder}'", f'"{placeholder}"'):
+                assert quoted not in block.code, (
+                    f"{_relative(doc)}:{block.line}: {quoted} fails when pasted; write the demo value "
+                    f"with a comment naming what it stands for (# your {placeholder})"
+                )
+
+
+def test_block_counts(record_property):
+    """Check that the docs still hold code, and that every block ran or was skipped as marked."""
     expected_ran = expected_skipped = 0
     for doc in DOC_FILES:
         blocks = extract_blocks(doc)
@@ -287,11 +286,8 @@ def test_block_counts(capsys):
         expected_ran += sum(1 for b in blocks if b.skip_reason is None)
     ran = sum(c["ran"] for c in RESULTS.values())
     skipped = sum(c["skipped"] for c in RESULTS.values())
-    with capsys.disabled():
-        print(
-            f"\n[doc blocks] {ran} ran, {skipped} skipped in {len(RESULTS)} of {len(DOC_FILES)} files "
-            f"(the docs hold {expected_ran} runnable and {expected_skipped} skipped python blocks)"
-        )
+    record_property("doc_blocks_ran", ran)
+    record_property("doc_blocks_skipped", skipped)
     assert expected_ran >= MIN_BLOCKS_RUN, f"only {expected_ran} runnable python blocks left in the docs"
     if sum(c["complete"] for c in RESULTS.values()) == len(DOC_FILES):  # every file ran to its end here
         assert (ran, skipped) == (expected_ran, expected_skipped)

@@ -12,7 +12,7 @@ from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import AP
 from mdnotesropcgwithoutauthscopes.http.auth.token_store import SQLiteTokenStore
 from mdnotesropcgwithoutauthscopes.http.http_client import HttpClient
 from mdnotesropcgwithoutauthscopes.http.requests_client import RequestsClient
-from tests.integration.conftest import DEMO, client_for, credentials
+from tests.helpers.integration import DEMO, client_for, credentials
 
 TOKEN_LATENCY = 0.4
 

@@ -11,7 +11,7 @@ from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import (
     APITimeoutException,
 )
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
-from tests.integration.conftest import DEMO, client_for
+from tests.helpers.integration import DEMO, client_for
 
 
 def test_503_storm_with_retry_after_is_ridden_out(server):

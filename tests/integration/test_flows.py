@@ -15,7 +15,7 @@ from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import O
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ClientAuthentication, ResourceOwnerAuthCredentials
 from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import MdnotesropcgwithoutauthscopesClient
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
-from tests.integration.conftest import DEMO, client_for, credentials
+from tests.helpers.integration import DEMO, client_for, credentials
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tests.integration.conftest import client_for
+from tests.helpers.integration import client_for
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")

@@ -15,8 +15,8 @@ import pytest
 import redis
 
 from mdnotesropcgwithoutauthscopes.http.auth.token_store import RedisTokenStore, SQLiteTokenStore
+from tests.helpers.integration import DEMO
 from tests.integration import store_workers
-from tests.integration.conftest import DEMO
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX processes and signals")
 

@@ -127,7 +127,8 @@ def test_wheel_declares_the_command_line_and_the_pytest_plugin(dists):
         names = archive.namelist()
     assert "[console_scripts]\nmdnotes = mdnotesropcgwithoutauthscopes.cli:main" in entry_points
     assert "[pytest11]\nmdnotes = mdnotesropcgwithoutauthscopes.testing.pytest_plugin" in entry_points
-    assert f"{PACKAGE}/cli.py" in names and f"{PACKAGE}/testing/pytest_plugin.py" in names
+    assert f"{PACKAGE}/cli/__init__.py" in names and f"{PACKAGE}/testing/pytest_plugin.py" in names
+    assert f"{PACKAGE}/_version.py" in names and f"{PACKAGE}/_constants.py" in names
 
 
 def test_metadata_as_a_package_index_shows_it(dists):
@@ -142,7 +143,7 @@ def test_metadata_as_a_package_index_shows_it(dists):
     assert meta.get_all("Provides-Extra") == ["otel", "redis", "testing"]
     requires = meta.get_all("Requires-Dist")
     assert 'opentelemetry-api>=1.20; extra == "otel"' in requires
-    assert 'redis>=5; extra == "redis"' in requires
+    assert 'redis>=6; extra == "redis"' in requires
     assert 'responses>=0.24; extra == "testing"' in requires
     runtime = {_normalized(r) for r in requires if "extra ==" not in r}
     listed = {

@@ -6,7 +6,7 @@ from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import APIConnectionException
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
-from tests.transport.conftest import api_client, password_client, send
+from tests.helpers.transport import api_client, password_client, send
 
 DEEP = b"[" * 200_000 + b"]" * 200_000
 DEEP_OBJECT = b'{"error": ' * 200_000 + b"1" + b"}" * 200_000

@@ -12,7 +12,7 @@ from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import AP
 from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
 from mdnotesropcgwithoutauthscopes.http.http_call_back import HttpCallBack
 from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import MdnotesropcgwithoutauthscopesClient
-from tests.transport.conftest import USERNAME, api_client, json_reply, password_client, send, token_reply
+from tests.helpers.transport import USERNAME, api_client, json_reply, password_client, send, token_reply
 
 
 def _free_port():

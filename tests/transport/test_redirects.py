@@ -12,7 +12,7 @@ import requests
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import APIConnectionException
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
-from tests.transport.conftest import (
+from tests.helpers.transport import (
     ACCESS_TOKEN,
     CLIENT_SECRET,
     PASSWORD,

@@ -4,7 +4,7 @@ import pytest
 import requests
 
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import APIConnectionException
-from tests.transport.conftest import api_client, assert_no_secret, json_reply, password_client, token_reply
+from tests.helpers.transport import api_client, assert_no_secret, json_reply, password_client, token_reply
 
 
 def _https_url_of(server):

@@ -9,7 +9,7 @@ from mdnotesropcgwithoutauthscopes.exceptions.auth_validation_exception import A
 from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
-from tests.conftest import (
+from tests.helpers import (
     STATUS_BODY,
     STATUS_URL,
     TOKEN_URL,

@@ -13,7 +13,7 @@ from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import O
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials, token_store_key
 from mdnotesropcgwithoutauthscopes.http.auth.token_store import MemoryTokenStore, TokenStore
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
-from tests.conftest import (
+from tests.helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
     PASSWORD,

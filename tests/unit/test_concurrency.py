@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from tests.conftest import (
+from tests.helpers import (
     STATUS_BODY,
     STATUS_URL,
     TOKEN_URL,

@@ -10,7 +10,7 @@ from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ClientAuthenticatio
 from mdnotesropcgwithoutauthscopes.http.http_call_back import HttpCallBack
 from mdnotesropcgwithoutauthscopes.http.proxy_settings import ProxySettings
 from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import MdnotesropcgwithoutauthscopesClient
-from tests.conftest import make_credentials, stored_token
+from tests.helpers import make_credentials, stored_token
 
 
 def test_defaults_match_the_contract():
@@ -190,3 +190,32 @@ def test_proxy_settings_turn_into_requests_proxies():
 def test_client_authentication_values():
     assert ClientAuthentication.BASIC == "client_secret_basic"
     assert ResourceOwnerAuthCredentials().o_auth_client_authentication == ClientAuthentication.AUTO
+
+
+@pytest.mark.parametrize(
+    "base_uri",
+    [
+        "http://carol:PW-SECRET@localhost:3000/oauth2/non-auth-server",
+        "https://carol:PW-SECRET@api.example/",
+        "https://PW-SECRET@api.example",
+        "http://carol:p@ss:PW-SECRET@host/x",
+        "HTTPS://carol:PW-SECRET@host?x=1",
+        "ftp://carol:PW-SECRET@host/",  # refused for its user info before its scheme is named
+    ],
+)
+def test_a_base_uri_with_user_info_is_refused_without_repeating_it(base_uri):
+    for build in (
+        lambda: Configuration(base_uri=base_uri),
+        lambda: Configuration().clone_with(base_uri=base_uri),
+        lambda: MdnotesropcgwithoutauthscopesClient(base_uri=base_uri),
+    ):
+        with pytest.raises(ValueError) as info:
+            build()
+        message = str(info.value)
+        assert message.startswith("base_uri must not contain user info (user:password@)")
+        assert "PW-SECRET" not in message and "carol" not in message
+        assert "PW-SECRET" not in repr(info.value)
+
+
+def test_an_at_sign_in_the_path_of_a_base_uri_is_not_user_info():
+    assert Configuration(base_uri="https://api.example/@team/v1/").base_uri == "https://api.example/@team/v1"

@@ -11,7 +11,7 @@ from mdnotesropcgwithoutauthscopes.http.http_client import HttpClient
 from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
 from mdnotesropcgwithoutauthscopes.models.service_status import ServiceStatus
-from tests.conftest import make_client, make_credentials, stored_token
+from tests.helpers import make_client, make_credentials, stored_token
 
 
 class CannedHttpClient(HttpClient):

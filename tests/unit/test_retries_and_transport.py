@@ -12,7 +12,7 @@ from mdnotesropcgwithoutauthscopes.exceptions.insecure_transport_exception impor
 from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
 from mdnotesropcgwithoutauthscopes.exceptions.response_too_large_exception import ResponseTooLargeException
 from mdnotesropcgwithoutauthscopes.http.http_call_back import HttpCallBack
-from tests.conftest import (
+from tests.helpers import (
     STATUS_BODY,
     STATUS_URL,
     TOKEN_URL,

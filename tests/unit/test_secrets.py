@@ -7,7 +7,7 @@ import pytest
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
 from mdnotesropcgwithoutauthscopes.http.proxy_settings import ProxySettings
-from tests.conftest import (
+from tests.helpers import (
     CLIENT_SECRET,
     PASSWORD,
     STATUS_BODY,

@@ -23,7 +23,7 @@ from mdnotesropcgwithoutauthscopes import (
     ProxySettings,
     ResourceOwnerAuthCredentials,
 )
-from tests.conftest import STATUS_BODY, STATUS_URL, TOKEN_URL, make_client, make_credentials, stored_token, token_body
+from tests.helpers import STATUS_BODY, STATUS_URL, TOKEN_URL, make_client, make_credentials, stored_token, token_body
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -393,3 +393,42 @@ def test_a_user_script_written_from_the_docs_passes_mypy_strict(tmp_path):
         ["--strict", "--follow-imports=silent", "--no-incremental", "--config-file", "", str(script)]
     )
     assert status == 0, stdout + stderr
+
+
+# ------------------------------------------------------------------------- reprs and mistyped names
+
+
+@pytest.mark.parametrize("name", ["credentials", "auth_credentials", "Credentials", "owner_credentials"])
+def test_a_shortened_credentials_setting_suggests_the_real_one(name):
+    with pytest.raises(TypeError) as info:
+        MdnotesropcgwithoutauthscopesClient(**{name: make_credentials()})
+    assert str(info.value) == (
+        f"MdnotesropcgwithoutauthscopesClient() got unknown setting {name!r} "
+        "(did you mean 'resource_owner_auth_credentials'?)"
+    )
+
+
+def test_a_name_close_to_no_setting_suggests_nothing():
+    with pytest.raises(TypeError) as info:
+        MdnotesropcgwithoutauthscopesClient(creds=None)
+    assert str(info.value) == "MdnotesropcgwithoutauthscopesClient() got unknown setting 'creds'"
+
+
+def test_the_client_and_its_parts_have_short_reprs_without_secrets():
+    base = "https://api.example/v1"
+    client = make_client(base_uri=base, timeout=5)
+    with client:
+        assert repr(client) == (
+            f"MdnotesropcgwithoutauthscopesClient(base_uri={base!r}, environment=Environment.PRODUCTION, closed=False)"
+        )
+        assert repr(client.service) == f"ServiceController(base_uri={base!r})"
+        assert repr(client.user) == f"UserController(base_uri={base!r})"
+        assert repr(client.o_auth_authorization) == f"OAuthAuthorizationController(base_uri={base!r})"
+        assert (
+            repr(client.http_client) == "RequestsClient(timeout=None, max_response_bytes=10485760, owns_session=True)"
+        )
+    assert repr(client).endswith("closed=True)")
+    for text in (repr(client), repr(client.service), repr(client.http_client)):
+        assert len(text) < 200
+        for secret in ("CLIENT-SECRET", "PASSWORD", "alice"):
+            assert secret not in text

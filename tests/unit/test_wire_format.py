@@ -7,7 +7,7 @@ import pytest
 
 from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ClientAuthentication
-from tests.conftest import (
+from tests.helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
     PASSWORD,

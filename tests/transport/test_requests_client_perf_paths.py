@@ -24,8 +24,8 @@ from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
 from mdnotesropcgwithoutauthscopes.http.requests_client import RequestsClient
 from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import MdnotesropcgwithoutauthscopesClient
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
-from tests.conftest import STATUS_BODY as STATUS
-from tests.transport.conftest import send as _send
+from tests.helpers import STATUS_BODY as STATUS
+from tests.helpers.transport import send as _send
 
 
 class _Server:

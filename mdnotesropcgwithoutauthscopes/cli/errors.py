@@ -1,0 +1,103 @@
+"""Exit statuses, the one-line ``CommandError``, and SDK failures turned into messages."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mdnotesropcgwithoutauthscopes.cli.settings import Settings
+
+PROG = "mdnotes"
+
+#: The command did what was asked.
+EXIT_OK = 0
+#: The API call failed: an error answer, the server cannot be reached, or the token store failed.
+EXIT_API_ERROR = 1
+#: The command line or the settings are wrong (a missing client id or username, a bad flag...).
+EXIT_USAGE = 2
+#: Authentication failed: wrong password or client, not logged in, or the stored token was
+#: refused and cannot be renewed without the password.
+EXIT_AUTH = 3
+#: Interrupted with Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
+
+
+class CommandError(Exception):
+    """Ends the command with one line on stderr and an exit code; the message never holds a secret."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+def describe_failure(exc: BaseException, settings: Settings, base_uri: str, *, logging_in: bool) -> CommandError:
+    """Turn an SDK exception into the one line and exit status the command ends with.
+
+    Args:
+        exc: what the SDK raised.
+        settings: the command's settings (named in the message; no secret).
+        base_uri: the server the command talked to.
+        logging_in: True for ``login`` (a refusal means a wrong password), False for calls made
+            with the stored token (a refusal means the token cannot be renewed).
+
+    Returns:
+        CommandError: the message and exit status.
+    """
+    from mdnotesropcgwithoutauthscopes import (
+        APIConnectionException,
+        APIException,
+        AuthValidationException,
+        InsecureTransportException,
+        OAuthProviderException,
+    )
+
+    relogin = "; run 'mdnotes login'"
+    if isinstance(exc, APIConnectionException):
+        return CommandError(f"cannot reach the MdNotes server at {base_uri}: {exc}", EXIT_API_ERROR)
+    if isinstance(exc, InsecureTransportException):
+        return CommandError(
+            f"refusing to send credentials over plain HTTP to {exc.url}: use an https:// base URI", EXIT_USAGE
+        )
+    if isinstance(exc, OAuthProviderException):
+        said = exc.error or f"HTTP {exc.response_code}"
+        if exc.error_description:
+            said += f": {exc.error_description}"
+        if exc.refused_client:
+            return CommandError(f"the server refused the client id or client secret ({said})", EXIT_AUTH)
+        if exc.error == "unauthorized_client" or exc.refused_grant:
+            if logging_in:
+                return CommandError(
+                    f"login refused for {settings.username}: wrong username or password ({said})", EXIT_AUTH
+                )
+            return CommandError(
+                f"the stored token for {settings.username} was refused and cannot be renewed ({said}){relogin}",
+                EXIT_AUTH,
+            )
+        return CommandError(f"the token request failed ({said})", EXIT_API_ERROR)
+    if isinstance(exc, AuthValidationException):
+        if logging_in:
+            return CommandError(f"cannot log in: {exc}", EXIT_USAGE)
+        if exc.response_code == 401:
+            return CommandError(
+                f"the server refused the stored token for {settings.username} and it cannot be renewed{relogin}",
+                EXIT_AUTH,
+            )
+        return CommandError(
+            f"not logged in as {settings.username}, or the stored token expired and cannot be renewed{relogin}",
+            EXIT_AUTH,
+        )
+    if isinstance(exc, APIException):
+        if exc.response_code == 401:
+            return CommandError(f"the server refused the token for {settings.username} ({exc}){relogin}", EXIT_AUTH)
+        return CommandError(f"the API call failed: {exc}", EXIT_API_ERROR)
+    return CommandError(f"the token store {settings.token_store} cannot be used: {exc}", EXIT_API_ERROR)
+
+
+def failures() -> tuple[type[BaseException], ...]:
+    """The exceptions ``describe_failure`` turns into messages: the SDK's, and the store's."""
+    import sqlite3
+
+    from mdnotesropcgwithoutauthscopes import APIException, TokenStoreError
+
+    return (APIException, TokenStoreError, sqlite3.Error, OSError)
