@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mdnotesropcgwithoutauthscopes.exceptions import BadRequestException as BadRequestException
     from mdnotesropcgwithoutauthscopes.exceptions import ClientClosedException as ClientClosedException
     from mdnotesropcgwithoutauthscopes.exceptions import ConflictException as ConflictException
+    from mdnotesropcgwithoutauthscopes.exceptions import CredentialsHeldException as CredentialsHeldException
     from mdnotesropcgwithoutauthscopes.exceptions import InsecureTransportException as InsecureTransportException
     from mdnotesropcgwithoutauthscopes.exceptions import InvalidClientException as InvalidClientException
     from mdnotesropcgwithoutauthscopes.exceptions import InvalidGrantException as InvalidGrantException
@@ -46,6 +47,9 @@ if TYPE_CHECKING:
     from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import (
         ResourceOwnerAuthCredentials as ResourceOwnerAuthCredentials,
     )
+    from mdnotesropcgwithoutauthscopes.http.auth.token_store import Lease as Lease
+    from mdnotesropcgwithoutauthscopes.http.auth.token_store import LeasedTokenStore as LeasedTokenStore
+    from mdnotesropcgwithoutauthscopes.http.auth.token_store import LeaseLostError as LeaseLostError
     from mdnotesropcgwithoutauthscopes.http.auth.token_store import MemoryTokenStore as MemoryTokenStore
     from mdnotesropcgwithoutauthscopes.http.auth.token_store import RedisTokenStore as RedisTokenStore
     from mdnotesropcgwithoutauthscopes.http.auth.token_store import SQLiteTokenStore as SQLiteTokenStore
@@ -79,6 +83,7 @@ _EXCEPTIONS = (
     "BadRequestException",
     "ClientClosedException",
     "ConflictException",
+    "CredentialsHeldException",
     "InsecureTransportException",
     "InvalidClientException",
     "InvalidGrantException",
@@ -120,6 +125,9 @@ _HOMES: dict[str, str] = {
     "ServiceStatus": "models.service_status",
     "TokenStore": "http.auth.token_store",
     "TokenStoreError": "http.auth.token_store",
+    "Lease": "http.auth.token_store",
+    "LeasedTokenStore": "http.auth.token_store",
+    "LeaseLostError": "http.auth.token_store",
     "User": "models.user",
     **dict.fromkeys(_EXCEPTIONS, "exceptions"),
 }

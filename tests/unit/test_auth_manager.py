@@ -368,16 +368,20 @@ def test_credentials_accept_stored_token_dictionary(rsps):
     assert rsps.calls[0].request.headers["Authorization"] == "Bearer ACCESS-TOKEN-4"
 
 
-def test_one_second_token_with_skew_is_not_born_expired_by_rounding(rsps, clock):
-    clock.advance(0.9)  # arrival late in a second: expiry rounds down to only 0.1 s away
-    rsps.post(TOKEN_URL, json=token_body(1, expires_in=1))
+def test_short_token_with_skew_is_not_born_expired_and_keeps_one_whole_second_expiry(rsps, clock):
+    clock.advance(0.9)  # arrival late in a second: expiry (whole seconds) rounds down by 0.9 s
+    sent_at = clock()
+    rsps.post(TOKEN_URL, json=token_body(1, expires_in=3))
     rsps.get(STATUS_URL, json=STATUS_BODY)
-    client = make_client(make_credentials(o_auth_clock_skew=5))
+    client = make_client(make_credentials(o_auth_clock_skew=5, o_auth_refresh_window=0))
     client.service.get_status()
+    token = client.http_ropcg.token
+    assert token is not None and isinstance(token.expiry, int) and token.expiry == int(sent_at + 3)
     assert client.http_ropcg.is_valid() and not client.http_ropcg.is_token_expired()
     client.service.get_status()
     assert len(token_calls(rsps)) == 1
-    clock.advance(0.49)
+    # The skew is capped at half the lifetime (1.5 s), taken off the one expiry the token carries.
+    clock.advance(token.expiry - 1.5 - clock() - 0.01)
     assert client.http_ropcg.is_valid()
-    clock.advance(0.02)  # past half the lifetime
+    clock.advance(0.02)
     assert client.http_ropcg.is_token_expired()

@@ -96,34 +96,39 @@ def test_call_in_the_window_uses_the_current_token_while_one_renewal_runs_in_the
 def test_failed_early_renewal_is_logged_paused_and_reaches_callers_only_after_expiry(rsps, clock, sdk_logs):
     rsps.post(TOKEN_URL, status=500, json={"error": "server_error"})
     rsps.get(STATUS_URL, json=STATUS_BODY)
-    client = make_client(make_credentials(o_auth_token=stored_token(1, expires_in=100), o_auth_refresh_window=20))
+    # timeout=1: once the token has expired, the next try of the failing endpoint lies beyond the
+    # call's timeout, so the call fails at once with the last failure (API.md section 9).
+    client = make_client(
+        make_credentials(o_auth_token=stored_token(1, expires_in=100), o_auth_refresh_window=20), timeout=1
+    )
     clock.advance(85)  # 15 s left
     client.service.get_status()
     assert _wait_for(lambda: len(token_calls(rsps)) == 1 and not _renewal_threads())
     warnings = [r.getMessage() for r in sdk_logs.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "Early token renewal failed" in warnings[0]
-    for _ in range(20):  # still valid: calls go on, and no renewal is tried again during the pause
+    for _ in range(20):  # still valid: calls go on, and no renewal is tried again during the backoff
         assert client.service.get_status().status == "ok"
     assert len(token_calls(rsps)) == 1
-    clock.advance(4)  # past the pause (a quarter of the 15 s left)
+    clock.advance(4)  # past the backoff (at most a quarter of the 15 s left)
     client.service.get_status()
     assert _wait_for(lambda: len(token_calls(rsps)) == 2 and not _renewal_threads())
     clock.advance(20)  # now really expired: the failure reaches the caller
     with pytest.raises(APIException) as info:
         client.service.get_status()
     assert info.value.response_code == 500
+    assert len(token_calls(rsps)) == 3
 
 
 @pytest.mark.parametrize("window", [0, None])
-def test_window_zero_turns_early_renewal_off_and_the_default_is_small(rsps, clock, window):
+def test_window_zero_turns_early_renewal_off_and_the_default_renews_at_half_life(rsps, clock, window):
     rsps.post(TOKEN_URL, json=token_body(2, expires_in=3600))
     rsps.get(STATUS_URL, json=STATUS_BODY)
     client = make_client(make_credentials(o_auth_token=stored_token(1, expires_in=3600), o_auth_refresh_window=window))
-    clock.advance(3600 - 61)  # 61 s left: outside the default window (at most 60 s)
+    clock.advance(1800 - 1)  # just before half-life: outside the default window
     client.service.get_status()
     time.sleep(0.1)
     assert token_calls(rsps) == []
-    clock.advance(30)
+    clock.advance(2)  # just past half-life: inside the default window (half the lifetime)
     client.service.get_status()
     expected = 0 if window == 0 else 1
     assert _wait_for(lambda: len(token_calls(rsps)) == expected and not _renewal_threads())
@@ -254,7 +259,7 @@ def test_a_slow_update_callback_runs_after_the_call_that_needed_the_token(rsps):
         time.sleep(1.2)  # longer than the token lives
         order.append(("saved", token.access_token))
 
-    client = make_client(make_credentials(o_auth_on_token_update=slow_save))
+    client = make_client(make_credentials(o_auth_on_token_update=slow_save, o_auth_refresh_window=0))
     assert client.service.get_status().status == "ok"
     assert order == [("status", "Bearer ACCESS-TOKEN-1"), ("saved", "ACCESS-TOKEN-1")]
 

@@ -81,7 +81,7 @@ def outcome(call):
 @FAST
 @given(status=statuses, body=bodies, headers=header_sets)
 def test_token_endpoint_answers_become_a_token_or_an_sdk_exception(status, body, headers):
-    client = make_client(http_client_instance=CannedHttpClient(status, body, headers), max_retry_wait=0)
+    client = make_client(http_client_instance=CannedHttpClient(status, body, headers), max_retry_wait=0, timeout=0.1)
     token = outcome(client.http_ropcg.fetch_token)
     if token is not None:
         assert isinstance(token, OAuthToken)

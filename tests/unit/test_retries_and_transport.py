@@ -95,53 +95,101 @@ def test_retry_after_http_date_is_honoured(rsps, waits):
     assert 17 <= waits[0] <= 21
 
 
+# Token requests of the auth manager are paced by it, not by the pipeline (API.md section 9): one
+# request per backoff step (honouring Retry-After), and a call waits for the next step only when it
+# falls within the call's timeout.
+
+
 @pytest.mark.parametrize("status", [429, 503])
-def test_token_request_is_retried_on_429_and_503(rsps, waits, status):
+def test_token_request_is_tried_again_after_retry_after_within_the_timeout(rsps, waits, status):
     rsps.post(TOKEN_URL, status=status, headers={"Retry-After": "1"})
     rsps.post(TOKEN_URL, json=token_body(1))
-    token = make_client(max_retries=2).http_ropcg.fetch_token()
+    started = time.monotonic()
+    token = make_client(timeout=5).http_ropcg.fetch_token()
     assert token.access_token == "ACCESS-TOKEN-1"
-    assert len(token_calls(rsps)) == 2 and waits == [1]
-
-
-@pytest.mark.parametrize("status", [500, 502, 400])
-def test_token_request_is_not_retried_on_other_statuses(rsps, waits, status):
-    rsps.post(TOKEN_URL, status=status, json={"error": "invalid_request"})
-    with pytest.raises(APIException):
-        make_client(max_retries=3).http_ropcg.fetch_token()
-    assert len(rsps.calls) == 1
+    assert len(token_calls(rsps)) == 2
+    assert 0.9 <= time.monotonic() - started < 3
+    assert waits == []  # the pipeline itself did not repeat the token request
 
 
 @pytest.mark.parametrize("status", [429, 503])
-def test_token_request_gets_two_retries_even_with_default_settings(rsps, waits, status):
+def test_a_call_rides_out_token_endpoint_failures_within_its_timeout(rsps, waits, status):
     rsps.post(TOKEN_URL, status=status, headers={"Retry-After": "0"})
     rsps.post(TOKEN_URL, status=status, headers={"Retry-After": "0"})
     rsps.post(TOKEN_URL, json=token_body(1))
     rsps.get(STATUS_URL, json=STATUS_BODY)
-    assert make_client().service.get_status().status == "ok"
-    assert len(token_calls(rsps)) == 3 and waits == [0, 0]
+    assert make_client(timeout=5).service.get_status().status == "ok"
+    assert len(token_calls(rsps)) == 3 and waits == []
 
 
-def test_token_request_stops_after_its_two_retries(rsps, waits):
-    rsps.post(TOKEN_URL, status=503, headers={"Retry-After": "0"})
+def test_token_request_whose_next_try_is_past_the_timeout_fails_at_once(rsps, waits):
+    rsps.post(TOKEN_URL, status=503, headers={"Retry-After": "10"})
+    started = time.monotonic()
     with pytest.raises(APIException) as info:
-        make_client().http_ropcg.fetch_token()
+        make_client(timeout=2).http_ropcg.fetch_token()
     assert info.value.response_code == 503
-    assert len(rsps.calls) == 3
+    assert len(rsps.calls) == 1 and time.monotonic() - started < 1
 
 
-def test_token_request_is_not_repeated_after_a_timeout(rsps, waits):
-    rsps.post(TOKEN_URL, body=requests.exceptions.ReadTimeout("slow"))
+def test_a_refused_connection_to_the_token_endpoint_is_tried_once_per_backoff_step(waits):
+    client = make_client(timeout=1, backoff_factor=0, base_uri="http://127.0.0.1:9/x")
+    started = time.monotonic()
+    with pytest.raises(APIException):
+        client.http_ropcg.fetch_token()
+    elapsed = time.monotonic() - started
+    # First try at once, the next after the first backoff step (0.2 to 0.63 s); then the step
+    # after it falls past the one-second timeout.
+    assert 0.2 <= elapsed < 1.5 and waits == []
+
+
+def test_token_error_after_a_transient_failure_still_maps_to_provider_exception(rsps, waits):
+    rsps.post(TOKEN_URL, status=503, headers={"Retry-After": "0"})
+    rsps.post(TOKEN_URL, status=400, json={"error": "invalid_grant"})
+    with pytest.raises(OAuthProviderException):
+        make_client(timeout=5).http_ropcg.fetch_token()
+    assert len(rsps.calls) == 2
+
+
+def test_direct_token_endpoint_calls_keep_the_pipeline_retries(rsps, waits):
+    rsps.post(TOKEN_URL, status=503, headers={"Retry-After": "0"})
+    rsps.post(TOKEN_URL, json=token_body(1))
+    token = make_client().o_auth_authorization.request_token(None, "u", "p")
+    assert token.access_token == "ACCESS-TOKEN-1" and waits == [0]
+
+
+def test_a_refused_token_request_is_not_repeated(rsps, waits):
+    rsps.post(TOKEN_URL, status=400, json={"error": "invalid_request"})
     with pytest.raises(APIException):
         make_client(max_retries=3).http_ropcg.fetch_token()
     assert len(rsps.calls) == 1
 
 
-def test_connection_error_before_sending_is_retried_for_any_method(waits):
-    client = make_client(max_retries=2, backoff_factor=0, base_uri="http://127.0.0.1:9/x")
+@pytest.mark.parametrize("status", [500, 502])
+def test_a_server_error_of_the_token_endpoint_is_transient(rsps, waits, status):
+    rsps.post(TOKEN_URL, status=status, json={"error": "server_error"})
+    rsps.post(TOKEN_URL, json=token_body(1))
+    assert make_client(timeout=5).http_ropcg.fetch_token().access_token == "ACCESS-TOKEN-1"
+    assert len(rsps.calls) == 2 and waits == []
+
+
+def test_a_timed_out_password_grant_is_sent_again_after_the_backoff(rsps, waits):
+    rsps.post(TOKEN_URL, body=requests.exceptions.ReadTimeout("slow"))
+    rsps.post(TOKEN_URL, json=token_body(1))
+    assert make_client(timeout=5).http_ropcg.fetch_token().access_token == "ACCESS-TOKEN-1"
+    assert len(rsps.calls) == 2
+
+
+def test_a_refresh_token_whose_refresh_timed_out_is_never_presented_again(rsps, clock):
+    rsps.post(TOKEN_URL, body=requests.exceptions.ReadTimeout("answer lost"))
+    rsps.get(STATUS_URL, json=STATUS_BODY)
+    client = make_client(make_credentials(o_auth_token=stored_token(1, expires_in=60)), timeout=5)
+    clock.advance(61)
     with pytest.raises(APIException):
-        client.http_ropcg.fetch_token()
-    assert len(waits) == 2
+        client.service.get_status()
+    with pytest.raises(APIException):
+        client.service.get_status()
+    grants = [c.request.body for c in token_calls(rsps)]
+    assert sum("grant_type=refresh_token" in g for g in grants) == 1
 
 
 def test_refresh_with_unknown_outcome_recovers_with_password_grant(rsps, clock):
@@ -202,14 +250,6 @@ def test_callbacks_see_every_request_and_response(rsps):
     assert all(c.request.headers["X-Trace"] == "t-1" for c in rsps.calls)
 
 
-def test_token_error_with_retries_still_maps_to_provider_exception(rsps, waits):
-    rsps.post(TOKEN_URL, status=503)
-    rsps.post(TOKEN_URL, status=400, json={"error": "invalid_grant"})
-    with pytest.raises(OAuthProviderException):
-        make_client(max_retries=1, backoff_factor=0).http_ropcg.fetch_token()
-    assert len(rsps.calls) == 2
-
-
 @pytest.mark.parametrize("value", ["1.5", "-1", "3 1", "soon", "Mon, 99 Foo 2020"])
 def test_malformed_retry_after_falls_back_to_backoff(rsps, waits, value):
     rsps.get(STATUS_URL, status=503, headers={"Retry-After": value})
@@ -228,10 +268,11 @@ def test_all_three_http_date_forms_are_read(rsps, waits, form):
     assert waits == [45]  # a date years ahead: capped by max_retry_wait
 
 
-def test_refused_connection_on_a_token_request_is_raised_at_once_by_default(waits):
+def test_refused_connection_on_a_token_request_is_raised_once_the_timeout_leaves_no_next_try(waits):
+    started = time.monotonic()
     with pytest.raises(APIException):
-        make_client(base_uri="http://127.0.0.1:9/x").http_ropcg.fetch_token()
-    assert waits == []
+        make_client(base_uri="http://127.0.0.1:9/x", timeout=0.5).http_ropcg.fetch_token()
+    assert waits == [] and time.monotonic() - started < 1.5
 
 
 def test_timeout_lives_in_the_configuration_and_travels_with_each_request(rsps):

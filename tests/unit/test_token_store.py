@@ -24,6 +24,7 @@ from mdnotesropcgwithoutauthscopes.http.auth.token_store import (
     TokenStore,
     TokenStoreError,
 )
+from mdnotesropcgwithoutauthscopes.http.auth.token_store.base import LeaseLostError
 from mdnotesropcgwithoutauthscopes.http.auth.token_store.sqlite import SQLITE_SCHEMA_VERSION
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
 
@@ -229,10 +230,11 @@ def test_sqlite_schema_is_versioned_in_wal_mode_and_holds_only_keys_and_values(t
     with SQLiteTokenStore(path) as store:
         store.save(KEY, full_token())
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SQLITE_SCHEMA_VERSION == 1
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SQLITE_SCHEMA_VERSION == 2
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        assert tables == ["tokens"]
+        tables = sorted(row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+        assert tables == ["leases", "records", "tokens"]
+        assert db.execute("SELECT * FROM leases").fetchall() == []  # released: nothing held
         rows = db.execute("SELECT * FROM tokens").fetchall()
     assert rows == [(KEY, json.dumps(full_token().to_dictionary(), separators=(",", ":"), sort_keys=True))]
 
@@ -286,7 +288,7 @@ def test_sqlite_closed_store_says_so(tmp_path):
         store.load(KEY)
 
 
-def test_sqlite_connections_of_finished_threads_are_closed(tmp_path):
+def test_sqlite_threads_share_the_process_connection_and_close_ends_it(tmp_path):
     store = SQLiteTokenStore(tmp_path / "tokens.sqlite3")
     store.save(KEY, full_token())
     results = []
@@ -296,35 +298,80 @@ def test_sqlite_connections_of_finished_threads_are_closed(tmp_path):
     for thread in threads:
         thread.join()
     assert results == [full_token()] * 8
-    assert len(store._open_connections) == 1  # only the main thread's is left open
     store.close()
+    with pytest.raises(TokenStoreError, match="closed"):
+        store.load(KEY)
 
 
-def test_sqlite_save_inside_the_lock_is_seen_by_others_after_release(tmp_path):
+def test_sqlite_save_inside_the_lock_is_fenced_and_seen_by_others_at_once(tmp_path):
     path = tmp_path / "tokens.sqlite3"
     store = SQLiteTokenStore(path)
     other = SQLiteTokenStore(path)
-    with store.lock(KEY, 5):
+    with store.lock(KEY, 5) as lease:
+        assert lease.held
         store.save(KEY, full_token())
-        assert store.load(KEY) == full_token()  # the holder reads its own write
-        assert other.load(KEY) is None  # others read the last committed state, without waiting
-    assert other.load(KEY) == full_token()
+        assert other.load(KEY) == full_token()  # committed at once: readers never wait for the holder
     store.close()
     other.close()
 
 
-def test_sqlite_stuck_holder_past_the_lease_lets_the_waiter_go_on(tmp_path, sdk_logs):
-    path = tmp_path / "tokens.sqlite3"
-    holder_store, waiter_store = SQLiteTokenStore(path), SQLiteTokenStore(path)
-    with held_by_another_thread(holder_store, 30):
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "redis"])
+def test_a_live_holder_keeps_its_short_lease_for_as_long_as_it_works(kind, request, tmp_path):
+    """No store lets a waiter go on while the holder is alive, however short the lease."""
+    store, other = _two_stores(kind, request, tmp_path)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        with store.lock(KEY, 0.3) as lease:
+            holding.set()
+            release.wait(10)
+            assert lease.held  # renewed in the background the whole time
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(5)
+    threading.Timer(1.5, release.set).start()
+    started = time.monotonic()
+    with other.lock(KEY, 0.3):
+        waited = time.monotonic() - started
+    holder.join()
+    assert 1.3 <= waited < 4.0  # five leases long: the holder kept it alive until it let go
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "redis"])
+def test_a_frozen_holder_loses_its_lease_and_cannot_save_over_the_new_holder(kind, request, tmp_path):
+    store, other = _two_stores(kind, request, tmp_path)
+    waited = []
+
+    def take_over():  # another thread, as another process would
         started = time.monotonic()
-        with waiter_store.lock(KEY, 0.5):
-            waited = time.monotonic() - started
-    assert 0.4 <= waited < 3.0
-    [warning] = [r for r in sdk_logs.records if r.levelno == logging.WARNING]
-    assert "longer than the 0.5 s lease" in warning.getMessage()
-    holder_store.close()
-    waiter_store.close()
+        with other.lock(KEY, 30):
+            waited.append(time.monotonic() - started)
+            other.save(KEY, full_token(2))
+
+    with store.lock(KEY, 0.3) as lease:
+        lease.stop()  # as if the process froze: nothing renews the lease any more
+        thief = threading.Thread(target=take_over)
+        thief.start()
+        thief.join(10)
+        assert not lease.held
+        with pytest.raises(LeaseLostError, match="lease ran out"):
+            store.save(KEY, full_token(1))
+    assert len(waited) == 1 and 0.2 <= waited[0] < 2.0
+    assert store.load(KEY) == full_token(2)
+    with other.lock(KEY, 1):  # the new holder's lock was released normally; nothing stuck
+        pass
+
+
+def _two_stores(kind, request, tmp_path):
+    """Two store objects on one backend, as two processes would have."""
+    if kind == "memory":
+        store = MemoryTokenStore()
+        return store, store
+    if kind == "sqlite":
+        return SQLiteTokenStore(tmp_path / "tokens.sqlite3"), SQLiteTokenStore(tmp_path / "tokens.sqlite3")
+    url = request.getfixturevalue("redis_server").url
+    return RedisTokenStore(url), RedisTokenStore(url)
 
 
 def test_sqlite_lock_for_another_key_in_the_same_thread_does_not_deadlock(tmp_path):
@@ -409,24 +456,6 @@ def test_lock_is_released_when_the_block_raises(store):
     assert store.load(KEY) == full_token()
 
 
-@pytest.mark.parametrize("kind", ["memory", "redis"])
-def test_a_lease_that_ran_out_is_taken_over(kind, request, sdk_logs):
-    """Memory and Redis leases end: a stuck holder loses the lock after ``timeout`` seconds."""
-    if kind == "memory":
-        store = MemoryTokenStore()
-    else:
-        store = RedisTokenStore(request.getfixturevalue("redis_server").url)
-    with held_by_another_thread(store, 0.5) as finish:
-        started = time.monotonic()
-        with store.lock(KEY, 30):
-            waited = time.monotonic() - started
-            finish()
-            if kind == "redis":  # the overdue holder's release left the new holder's lock alone
-                assert store._client.get(f"mdnotes:lock:{{{KEY}}}") is not None
-    assert 0.3 <= waited < 3.0
-    assert any("past its lease" in r.getMessage() for r in sdk_logs.records if r.levelno == logging.WARNING)
-
-
 # --- Redis specifics. ---
 
 
@@ -439,20 +468,6 @@ def test_redis_keys_carry_the_prefix_purpose_and_key(redis_server):
     assert sorted(client.keys("*")) == [f"app1:token:{{{KEY}}}".encode(), f"app1:wake:{{{KEY}}}".encode()]
     assert 0 < client.pttl(f"app1:wake:{{{KEY}}}") <= 5000  # wake-ups expire
     assert client.ttl(f"app1:token:{{{KEY}}}") == -1
-
-
-def test_redis_overdue_holder_cannot_overwrite_the_new_holders_token(redis_server):
-    store = RedisTokenStore(redis_server.url)
-    other = RedisTokenStore(redis_server.url)
-    with store.lock(KEY, 0.2):
-        time.sleep(0.3)
-        with other.lock(KEY, 30):
-            other.save(KEY, full_token(2))
-            with pytest.raises(TokenStoreError, match="lease ran out"):
-                store.save(KEY, full_token(1))
-    assert store.load(KEY) == full_token(2)
-    with other.lock(KEY, 1):  # the new holder's lock was released normally; nothing stuck
-        pass
 
 
 def test_redis_waiting_does_not_poll(redis_server):

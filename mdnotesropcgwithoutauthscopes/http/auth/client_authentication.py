@@ -73,32 +73,13 @@ def basic_auth_header(
 
 
 def is_client_refusal(exc: OAuthProviderException) -> bool:
-    """True when a token error says the server refused the client itself.
-
-    That is ``invalid_client``, or a 401 whose ``WWW-Authenticate`` challenge is ``Basic`` (RFC 6749
-    section 5.2). A 401 with no error and a ``Bearer`` challenge or none (a framework's
-    ``{"detail": ...}``) may be a wrong password, and Keycloak-style servers answer a wrong password
-    with 401 ``invalid_grant``: neither is taken as a refused client.
-    """
-    if exc.error == "invalid_client":
-        return True
-    if exc.response_code != 401 or exc.error is not None or exc.response is None:
-        return False
-    challenge = exc.response.headers.get("WWW-Authenticate") or ""
-    return any(part.strip().lower().startswith("basic") for part in challenge.split(","))
+    """True when a token error says the server refused the client itself (``exc.refused_client``)."""
+    return exc.refused_client
 
 
 def is_grant_refusal(exc: OAuthProviderException) -> bool:
-    """True when a token error says the grant itself was refused (API.md section 4).
-
-    A 400 or 401 that is ``invalid_grant`` (a wrong password, a spent or expired refresh token), or
-    that names no error and is not a refusal of the client (a framework's ``{"detail": ...}``).
-    """
-    if exc.response_code not in (400, 401):
-        return False
-    if exc.error == "invalid_grant":
-        return True
-    return exc.error is None and not is_client_refusal(exc)
+    """True when a token error says the grant itself was refused (``exc.refused_grant``, API.md section 4)."""
+    return exc.refused_grant
 
 
 class ClientAuthenticator:

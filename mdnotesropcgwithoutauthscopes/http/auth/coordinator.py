@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
 
 from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
+from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import APIConnectionException
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from mdnotesropcgwithoutauthscopes.exceptions.auth_validation_exception import AuthValidationException
 from mdnotesropcgwithoutauthscopes.exceptions.credentials_held_exception import CredentialsHeldException
+from mdnotesropcgwithoutauthscopes.http import tracing
 from mdnotesropcgwithoutauthscopes.http.auth.forking import reset_after_fork
 from mdnotesropcgwithoutauthscopes.http.auth.guard import (
     Hold,
@@ -117,6 +120,7 @@ class TokenCoordinator:
         self._hold: Optional[Hold] = None
         self._outage: Optional[Outage] = None
         self._store_failing = False
+        self._spent: set[str] = set()  # refresh tokens whose refresh may have reached the server
         self._reset_flight()
         reset_after_fork(self)
 
@@ -175,7 +179,7 @@ class TokenCoordinator:
             if current is None or current.token.access_token != stored.access_token:
                 self._state = state
                 self._has_had_token = True
-                self._event("oauth2.token_adopted", {"oauth2.token_source": "store"})
+                self._event(tracing.EVENT_TOKEN_ADOPTED, {"oauth2.token_source": "store"})
             return self._state
 
     # --------------------------------------------------------------- the procedure
@@ -198,7 +202,7 @@ class TokenCoordinator:
             adopted = self.adopt_stored()  # a restart: no lock while the stored one is good
             if adopted is not None:
                 return adopted, None
-        give_up_at = self._clock() + self._timeout()
+        give_up_at = time.monotonic() + self._timeout()  # the call's budget, by the real clock
         while True:
             with self._cond:
                 ready = self._await_turn(stale, early, give_up_at)
@@ -215,12 +219,18 @@ class TokenCoordinator:
             self._land(None)
             return result
 
-    def _await_turn(self, stale: Optional[TokenState], early: bool, give_up_at: float) -> Optional[TokenState]:
-        """With the condition held: a usable state, or None once this thread may fly. Raises instead."""
+    def _await_turn(
+        self, stale: Optional[TokenState], early: bool, give_up_at: float, *, reuse: bool = True
+    ) -> Optional[TokenState]:
+        """With the condition held: a usable state, or None once this thread may fly. Raises instead.
+
+        ``reuse=False`` (``fetch_token()``) asks for a new token whatever is installed.
+        """
+        served: Optional[Outage] = None  # a backoff this thread has waited out in full (by the real clock)
         while True:
             now = self._clock()
             state = self._state
-            if state is not None and state is not stale and state.serves(now, early=early):
+            if reuse and state is not None and state is not stale and state.serves(now, early=early):
                 return state
             if self._flying:
                 seen = self._flights
@@ -229,17 +239,21 @@ class TokenCoordinator:
                 if self._flights != seen and failure is not None and not is_transient(failure):
                     raise failure  # the request this thread waited for failed: share its failure
                 continue
-            self._raise_if_held(state, now)
+            self._raise_if_held(state if reuse else None, now)
             outage = self._outage
-            if outage is not None and now < outage.next_try:
+            if outage is not None and now < outage.next_try and outage is not served:
                 if early:
                     raise Deferred(outage.next_try)
-                if outage.next_try > give_up_at:
+                wait = outage.next_try - now
+                if wait > give_up_at - time.monotonic():
                     raise outage.failure or APIException(
                         f"The token endpoint is failing ({outage.description}); the next token request is due in"
                         f" {outage.next_try - now:.1f} s, after this call's timeout"
                     )
-                self._cond.wait(min(_MAX_WAIT, outage.next_try - now))
+                started = time.monotonic()
+                self._cond.wait(min(_MAX_WAIT, wait))
+                if wait <= _MAX_WAIT and time.monotonic() - started >= wait:
+                    served = outage
                 continue
             return None
 
@@ -270,7 +284,7 @@ class TokenCoordinator:
                         with self._cond:
                             self._state = state
                             self._has_had_token = True
-                        self._event("oauth2.token_adopted", {"oauth2.token_source": "store"})
+                        self._event(tracing.EVENT_TOKEN_ADOPTED, {"oauth2.token_source": "store"})
                         return state, None  # another process renewed it: no request
                     last = stored  # the head of the shared refresh-token chain
                 outage = self._outage
@@ -290,30 +304,49 @@ class TokenCoordinator:
             if lease is not None and not lease.held:
                 logger.warning("The token store lease was lost before a token request; sending nothing")
                 raise _Again()
+            if grant == PASSWORD and REFRESH in sent and last is not None and last.refresh_token:
+                self._spent.add(last.refresh_token)  # refused, or its answer lost: never presented again
             if grant == PASSWORD or (grant == REFRESH and self._hold is not None and self._hold.kind == "client"):
                 self._raise_if_held(None, self._clock())
             sent.append(grant)
 
+        if last is not None and last.refresh_token and last.refresh_token in self._spent:
+            # Its last refresh may have reached the server (the answer was lost): presenting it
+            # again could revoke the whole token family, so it is never sent twice.
+            last = OAuthToken.from_dictionary({**last.to_dictionary(), "refresh_token": None})
         try:
             return self._source.obtain(last, gate=gate, password_allowed=self._password_allowed(), refused=refused)
         except Exception as exc:
             if sent:
+                if sent[-1] == REFRESH and last is not None and last.refresh_token and _maybe_received(exc):
+                    self._spent.add(last.refresh_token)
                 self._failed(exc, grant=sent[-1])
             raise
 
     # --------------------------------------------------------------- the user's own requests
 
     def fetch(self, additional_params: Optional[dict[str, Any]]) -> OAuthToken:
-        """``fetch_token()``: a password grant, honouring and starting holds; the token is not installed."""
-        with self._exclusive():
-            self._sync_records()
-            self._raise_if_held(None, self._clock())
+        """``fetch_token()``: a password grant, paced and held like any; the token is not installed."""
+        give_up_at = time.monotonic() + self._timeout()  # the call's budget, by the real clock
+        while True:
+            with self._cond:
+                self._await_turn(None, False, give_up_at, reuse=False)
+                self._flying = True
             try:
-                token = self._source.password_grant(additional_params)
-            except Exception as exc:
-                self._failed(exc, grant=PASSWORD)
+                self._sync_records()
+                self._raise_if_held(None, self._clock())
+                try:
+                    token = self._source.password_grant(additional_params)
+                except Exception as exc:
+                    self._failed(exc, grant=PASSWORD)
+                    raise
+            except BaseException as exc:
+                self._land(exc)
+                if is_transient(exc):
+                    continue  # the turn decides: wait for the next try, or raise the failure
                 raise
             self._succeeded(Obtained(token, PASSWORD))
+            self._land(None)
             return token
 
     def refresh(self, additional_params: Optional[dict[str, Any]]) -> OAuthToken:
@@ -366,7 +399,9 @@ class TokenCoordinator:
             return
         if state is not None and state.token.refresh_token and hold.kind == "grant":
             return
-        self._event("oauth2.sign_in_held", {"oauth2.hold.retry_at": hold.until, "oauth2.hold.refusals": hold.refusals})
+        self._event(
+            tracing.EVENT_SIGN_IN_HELD, {"oauth2.hold.retry_at": hold.until, "oauth2.hold.refusals": hold.refusals}
+        )
         raise CredentialsHeldException(
             error=hold.error,
             error_description=hold.description,
@@ -495,6 +530,11 @@ class TokenCoordinator:
         if self._store_failing:
             self._store_failing = False
             logger.info("The token store answers again; the shared token is used from now on")
+
+
+def _maybe_received(exc: BaseException) -> bool:
+    """True when a failed request may have reached the server (its answer was lost)."""
+    return isinstance(exc, APIConnectionException) and exc.request_sent
 
 
 def _describe(exc: BaseException) -> str:

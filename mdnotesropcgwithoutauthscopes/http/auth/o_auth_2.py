@@ -18,9 +18,11 @@ import time
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from mdnotesropcgwithoutauthscopes._constants import REDACTED
 from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
 from mdnotesropcgwithoutauthscopes.exceptions.client_closed_exception import ClientClosedException
 from mdnotesropcgwithoutauthscopes.exceptions.credentials_held_exception import CredentialsHeldException
+from mdnotesropcgwithoutauthscopes.http import tracing
 from mdnotesropcgwithoutauthscopes.http.auth.client_authentication import ClientAuthentication
 from mdnotesropcgwithoutauthscopes.http.auth.coordinator import Deferred, EventSink, TokenCoordinator
 from mdnotesropcgwithoutauthscopes.http.auth.credentials import ResourceOwnerAuthCredentials
@@ -90,10 +92,6 @@ def token_refused(response: HttpResponse) -> bool:
     return True
 
 
-def _no_event(name: str, attributes: dict[str, Any]) -> None:
-    return None
-
-
 class OAuth2:
     """The auth manager of ``httpROPCG`` (``client.http_ropcg``).
 
@@ -117,7 +115,7 @@ class OAuth2:
         auth_controller: TokenEndpoint,
         *,
         clock: Callable[[], float] = time.time,
-        event: EventSink = _no_event,
+        event: EventSink = tracing.add_event,
     ) -> None:
         creds = credentials if credentials is not None else ResourceOwnerAuthCredentials()
         self._credentials = creds
@@ -132,9 +130,11 @@ class OAuth2:
                 creds.o_auth_username,
                 explicit=creds.o_auth_token_store_key,
             )
+        timing = Timing(creds.o_auth_clock_skew, creds.o_auth_refresh_window)
+        self._timing = timing
         self._tokens = TokenCoordinator(
             source=TokenSource(creds, auth_controller, clock, self),
-            timing=Timing(creds.o_auth_clock_skew, creds.o_auth_refresh_window),
+            timing=timing,
             guard=RefusalGuard(
                 (creds.o_auth_client_id, creds.o_auth_client_secret, creds.o_auth_username, creds.o_auth_password),
                 creds.o_auth_refusal_hold_max,
@@ -146,7 +146,6 @@ class OAuth2:
             event=event,
             relogin=creds.o_auth_relogin_with_password,
         )
-        self._timing = Timing(creds.o_auth_clock_skew, creds.o_auth_refresh_window)
         self._renewals = RenewalScheduler(self._renew_in_background, clock)
         token = creds.o_auth_token
         if token is not None:
@@ -342,7 +341,7 @@ class OAuth2:
             message = str(exc)
             for secret in (token.access_token, token.refresh_token):
                 if secret:
-                    message = message.replace(secret, "***")
+                    message = message.replace(secret, REDACTED)
             logger.warning(
                 "o_auth_on_token_update raised %s: %s; the new token is in use but may not have been saved",
                 type(exc).__name__,

@@ -50,9 +50,9 @@ class TokenState(NamedTuple):
 class Timing:
     """Turns a token into a ``TokenState``: the clock skew and the renewal window, in one place.
 
-    The default window is half the token's lifetime: renewing at half-life leaves the other half
-    to ride out an outage of the token endpoint (API.md section 9), at the cost of one token
-    request per half-lifetime (from one party when a store is set).
+    The default window is half the token's usable life (its lifetime less the skew): renewing at
+    half-life leaves the other half to ride out an outage of the token endpoint (API.md section
+    9), at the cost of one token request per half-lifetime (from one party when a store is set).
 
     Args:
         clock_skew: seconds taken off the expiry (capped at half the lifetime).
@@ -77,8 +77,10 @@ class Timing:
             return TokenState(token, header, None, None)
         lifetime = lifetime_of(token)
         span = lifetime if lifetime is not None else max(0.0, float(expiry) - now)
-        deadline = float(expiry) - min(self._skew, span / 2)  # never born expired
-        window = span * self.DEFAULT_WINDOW_SHARE if self._window is None else min(self._window, span / 2)
+        skew = min(self._skew, span / 2)  # never born expired
+        deadline = float(expiry) - skew
+        usable = span - skew  # what the window is a share of: the life the SDK will use
+        window = usable * self.DEFAULT_WINDOW_SHARE if self._window is None else min(self._window, usable / 2)
         return TokenState(token, header, deadline, deadline - window if window > 0 else None)
 
     def deadline(self, token: OAuthToken) -> Optional[float]:

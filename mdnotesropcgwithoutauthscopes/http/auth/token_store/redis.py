@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Optional, Union
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from mdnotesropcgwithoutauthscopes._constants import REDACTED
 from mdnotesropcgwithoutauthscopes.http.auth.token_store.base import (
     LeasedTokenStore,
     LeaseLostError,
@@ -27,8 +28,6 @@ if TYPE_CHECKING:  # redis is an optional extra: only type checkers import it he
     import redis
 
 logger = logging.getLogger("mdnotesropcgwithoutauthscopes")
-
-REDACTED = "***"
 
 _REDIS_SOCKET_TIMEOUT = 5.0  # for clients the store builds from a URL
 _REDIS_CONNECT_TIMEOUT = 2.0
