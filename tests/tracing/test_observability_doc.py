@@ -14,7 +14,9 @@ PAGE = Path(__file__).resolve().parents[2] / "doc" / "observability.md"
 def test_the_console_exporter_blocks_print_the_call_and_token_spans(mdnotes_server_factory):
     blocks = [block for block in extract_blocks(PAGE) if "test_observability_doc.py" in (block.skip_reason or "")]
     assert len(blocks) == 2
-    server = mdnotes_server_factory(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, username=USERNAME, password=PASSWORD)
+    server = mdnotes_server_factory(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, username=USERNAME, password=PASSWORD
+    )
     # The blocks run as written, but against this server rather than one on port 3000.
     code = "".join(block.code for block in blocks).replace("http://localhost:3000", server.url.rstrip("/"))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)

@@ -16,9 +16,8 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import APIConnectionException
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from mdnotesropcgwithoutauthscopes.exceptions.auth_validation_exception import AuthValidationException
@@ -33,9 +32,10 @@ from mdnotesropcgwithoutauthscopes.http.auth.guard import (
     next_outage,
     refusal_kind,
 )
-from mdnotesropcgwithoutauthscopes.http.auth.token_source import PASSWORD, REFRESH, Obtained, TokenSource, header_safe
+from mdnotesropcgwithoutauthscopes.http.auth.shared_store import SharedStore
+from mdnotesropcgwithoutauthscopes.http.auth.token_source import PASSWORD, REFRESH, Obtained, TokenSource
 from mdnotesropcgwithoutauthscopes.http.auth.token_state import Timing, TokenState
-from mdnotesropcgwithoutauthscopes.http.auth.token_store import Lease, MemoryTokenStore, TokenStore, TokenStoreError
+from mdnotesropcgwithoutauthscopes.http.auth.token_store import Lease, TokenStore
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
 
 if TYPE_CHECKING:
@@ -43,14 +43,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("mdnotesropcgwithoutauthscopes")
 
-#: The store lease: short, because its holder keeps it alive; a dead or frozen holder delays the
-#: others by at most this long (a holder whose process ended on the same machine, not at all).
-LEASE_SECONDS = 6.0
 #: How long a waiter sleeps at most before looking again (a lost wake-up costs no more).
 _MAX_WAIT = 1.0
 _HOLD = "hold"
 _OUTAGE = "outage"
-_LOCAL_KEY = "local"
 
 #: ``f(name, attributes)``: reports what happened to the token on the current call (tracing).
 EventSink = Callable[[str, dict[str, Any]], None]
@@ -66,13 +62,6 @@ class Deferred(Exception):
 
 class _Again(Exception):
     """Internal: start the turn over (the lease was lost, or the store holds another process's backoff)."""
-
-
-class _Shared(NamedTuple):
-    """Whether this flight uses the store, and its lease (None: the store cannot tell)."""
-
-    store: bool
-    lease: Optional[Lease]
 
 
 class TokenCoordinator:
@@ -107,10 +96,7 @@ class TokenCoordinator:
         self._source = source
         self._timing = timing
         self._guard = guard
-        self._store = store
-        self._key = key
-        self._records: TokenStore = store if store is not None else MemoryTokenStore()
-        self._records_key = key if key is not None else _LOCAL_KEY
+        self._store = SharedStore(store, key)
         self._clock = clock
         self._timeout = timeout
         self._event = event
@@ -119,7 +105,6 @@ class TokenCoordinator:
         self._has_had_token = False
         self._hold: Optional[Hold] = None
         self._outage: Optional[Outage] = None
-        self._store_failing = False
         self._spent: set[str] = set()  # refresh tokens whose refresh may have reached the server
         self._reset_flight()
         reset_after_fork(self)
@@ -167,7 +152,7 @@ class TokenCoordinator:
 
     def adopt_stored(self) -> Optional[TokenState]:
         """Install the stored token, without the lock or a request, if it is valid now."""
-        stored = self._load()
+        stored = self._store.load()
         if stored is None:
             return None
         now = self._clock()
@@ -198,7 +183,7 @@ class TokenCoordinator:
         Returns:
             The state, and what this call obtained from the token endpoint (None when adopted).
         """
-        if stale is None and self._store is not None:
+        if stale is None and self._store.enabled:
             adopted = self.adopt_stored()  # a restart: no lock while the stored one is good
             if adopted is not None:
                 return adopted, None
@@ -270,12 +255,12 @@ class TokenCoordinator:
         self, stale: Optional[TokenState], early: bool, refused: Optional[HttpResponse]
     ) -> tuple[TokenState, Optional[Obtained]]:
         """The one flight: lease, read the store again, adopt or obtain, save fenced, release."""
-        with self._shared() as shared:
+        with self._store.lease() as shared:
             current = self._state
             last = current.token if current is not None else None
             if shared.store:
                 self._sync_records()
-                stored = self._load()
+                stored = self._store.load()
                 now = self._clock()
                 if stored is not None:
                     state = self._timing.state(stored, now)
@@ -293,7 +278,7 @@ class TokenCoordinator:
             obtained = self._obtain(last, refused, shared.lease)
             state = self.install(obtained.token)
             if shared.store:
-                self._store_call("write", lambda: self._store_save(obtained.token))
+                self._store.save(obtained.token)
             self._succeeded(obtained)
             return state, obtained
 
@@ -351,8 +336,8 @@ class TokenCoordinator:
 
     def refresh(self, additional_params: Optional[dict[str, Any]]) -> OAuthToken:
         """``refresh_token()``: a refresh grant with the newest refresh token, installed and saved."""
-        with self._exclusive(), self._shared() as shared:
-            current = self._load() if shared.store else None
+        with self._exclusive(), self._store.lease() as shared:
+            current = self._store.load() if shared.store else None
             if current is None and self._state is not None:
                 current = self._state.token
             if current is None or not current.refresh_token:
@@ -362,13 +347,13 @@ class TokenCoordinator:
             token = self._source.refresh_grant(current.refresh_token, additional_params)
             self.install(token)
             if shared.store:
-                self._store_call("write", lambda: self._store_save(token))
+                self._store.save(token)
             return token
 
     def clear_hold(self) -> None:
         """Forget the sign-in hold (in this process and in the store)."""
         self._hold = None
-        self._store_call("write", lambda: self._records.save_record(self._records_key, _HOLD, None, 1.0))
+        self._store.save_record(_HOLD, None, 1.0)
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
@@ -425,9 +410,7 @@ class TokenCoordinator:
                 hold.refusals,
             )
             ttl = self._guard.ttl(hold, now)
-            self._store_call(
-                "write", lambda: self._records.save_record(self._records_key, _HOLD, hold.to_record(), ttl)
-            )
+            self._store.save_record(_HOLD, hold.to_record(), ttl)
         elif is_transient(exc):
             current = self._state
             valid_until = current.deadline if current is not None else None
@@ -440,25 +423,23 @@ class TokenCoordinator:
                 outage.failures,
             )
             ttl = outage.next_try - now + 60.0
-            self._store_call(
-                "write", lambda: self._records.save_record(self._records_key, _OUTAGE, outage.to_record(), ttl)
-            )
+            self._store.save_record(_OUTAGE, outage.to_record(), ttl)
 
     def _succeeded(self, obtained: Obtained) -> None:
         if self._outage is not None:
             self._outage = None
-            self._store_call("write", lambda: self._records.save_record(self._records_key, _OUTAGE, None, 1.0))
+            self._store.save_record(_OUTAGE, None, 1.0)
         if obtained.grant == PASSWORD and self._hold is not None:
             self._hold = None  # the account signs in again: whoever was refused may try
-            self._store_call("write", lambda: self._records.save_record(self._records_key, _HOLD, None, 1.0))
+            self._store.save_record(_HOLD, None, 1.0)
 
     def _sync_records(self) -> None:
         """Read the hold and the outage backoff that other processes may have recorded."""
-        if self._store is None:
+        if not self._store.enabled:
             return
-        hold = self._store_call("read", lambda: self._records.load_record(self._records_key, _HOLD))
-        outage = self._store_call("read", lambda: self._records.load_record(self._records_key, _OUTAGE))
-        if self._store_failing:
+        hold = self._store.load_record(_HOLD)
+        outage = self._store.load_record(_OUTAGE)
+        if self._store.failing:
             return
         self._hold = Hold.from_record(hold)
         shared = Outage.from_record(outage)
@@ -468,77 +449,7 @@ class TokenCoordinator:
         else:
             self._outage = shared._replace(failure=local.failure if local is not None else None)
 
-    # --------------------------------------------------------------- the store
-
-    @contextmanager
-    def _shared(self) -> Iterator[_Shared]:
-        """The store's lease for one flight; ``store`` is False without a store or when it fails."""
-        store, key = self._store, self._key
-        if store is None or key is None:
-            yield _Shared(False, None)
-            return
-        try:
-            held = store.lock(key, LEASE_SECONDS)
-            lease = held.__enter__()
-        except Exception as exc:  # noqa: BLE001 - a failing store must not fail the call
-            self._store_failed("lock", exc)
-            yield _Shared(False, None)
-            return
-        self._store_answered()
-        try:
-            yield _Shared(True, lease if isinstance(lease, Lease) else None)
-        finally:
-            try:
-                held.__exit__(None, None, None)
-            except Exception as exc:  # noqa: BLE001 - the lease ends by itself; the call is done
-                self._store_failed("unlock", exc)
-
-    def _load(self) -> Optional[OAuthToken]:
-        store, key = self._store, self._key
-        if store is None or key is None:
-            return None
-        token: Optional[OAuthToken] = self._store_call("read", lambda: store.load(key))
-        if token is not None and not header_safe(token.access_token):
-            logger.warning("The token store held an unusable token; it is ignored and will be replaced")
-            return None
-        return token
-
-    def _store_save(self, token: OAuthToken) -> None:
-        assert self._store is not None and self._key is not None
-        self._store.save(self._key, token)
-
-    def _store_call(self, action: str, call: Callable[[], Any]) -> Any:
-        try:
-            result = call()
-        except Exception as exc:  # noqa: BLE001 - a failing store must not fail the call
-            if self._store is None:
-                raise
-            self._store_failed(action, exc)
-            return None
-        if self._store is not None:
-            self._store_answered()
-        return result
-
-    def _store_failed(self, action: str, exc: BaseException) -> None:
-        level = logging.DEBUG if self._store_failing else logging.WARNING
-        self._store_failing = True
-        logger.log(
-            level, "Token store %s failed (%s); going on with the token held in this process", action, _describe(exc)
-        )
-
-    def _store_answered(self) -> None:
-        if self._store_failing:
-            self._store_failing = False
-            logger.info("The token store answers again; the shared token is used from now on")
-
 
 def _maybe_received(exc: BaseException) -> bool:
     """True when a failed request may have reached the server (its answer was lost)."""
     return isinstance(exc, APIConnectionException) and exc.request_sent
-
-
-def _describe(exc: BaseException) -> str:
-    """An exception for a log line: its class, and its text when it is the SDK's own (secret-free)."""
-    if isinstance(exc, (APIException, TokenStoreError)):
-        return f"{type(exc).__name__}: {APIHelper.clean_text(str(exc), 300)}"
-    return type(exc).__name__
