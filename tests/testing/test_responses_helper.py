@@ -8,6 +8,7 @@ import responses
 
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import APIConnectionException
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
+from mdnotesropcgwithoutauthscopes.exceptions.credentials_held_exception import CredentialsHeldException
 from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials
 from mdnotesropcgwithoutauthscopes.mdnotesropcgwithoutauthscopes_client import MdnotesropcgwithoutauthscopesClient
@@ -107,7 +108,10 @@ def test_scripted_wrong_password_applies_to_password_grants_only(api, client):
         client.http_ropcg.fetch_token()
     assert (info.value.response_code, info.value.error) == (400, "invalid_grant")
     assert info.value.response.headers["Cache-Control"] == "no-store"
-    client.http_ropcg.fetch_token()  # used up
+    with pytest.raises(CredentialsHeldException):  # the refused password is held back: nothing sent
+        client.http_ropcg.fetch_token()
+    client.http_ropcg.clear_hold()  # what an operator does once the account is fixed
+    client.http_ropcg.fetch_token()  # the script is used up
     stats = api.stats()
     assert (stats["password_grant_requests"], stats["password_grants"], stats["failed_token_requests"]) == (3, 2, 1)
 
@@ -157,7 +161,9 @@ def test_retries_ride_out_scripted_429s(api):
 def test_scripted_connection_error_and_custom_reply(api, client):
     api.script_connection_error(endpoint="token")
     with pytest.raises(APIConnectionException):
-        client.http_ropcg.fetch_token()
+        client.o_auth_authorization.request_token(None, "demo@example.com", "demo-password")
+    api.script_connection_error(endpoint="token")
+    assert client.http_ropcg.fetch_token().access_token  # the SDK rides out one failure within its timeout
     api.script_reply("user", 500, {"message": "boom"})
     with pytest.raises(APIException) as info:
         client.user.get_user()

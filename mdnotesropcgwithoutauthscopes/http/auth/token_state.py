@@ -81,6 +81,9 @@ class Timing:
         deadline = float(expiry) - skew
         usable = span - skew  # what the window is a share of: the life the SDK will use
         window = usable * self.DEFAULT_WINDOW_SHARE if self._window is None else min(self._window, usable / 2)
+        # Never born due: a token whose expiry lost most of a second to rounding, or that was
+        # adopted late in its life, is renewed halfway through what it has left, not at once.
+        window = min(window, max(0.0, deadline - now) / 2)
         return TokenState(token, header, deadline, deadline - window if window > 0 else None)
 
     def deadline(self, token: OAuthToken) -> Optional[float]:
