@@ -138,12 +138,12 @@ class TokenCoordinator:
         """The outage backoff as last seen, or None."""
         return self._outage
 
-    def install(self, token: OAuthToken, *, has_had_token: bool = True) -> TokenState:
-        """Make ``token`` the current one."""
-        state = self._timing.state(token, self._clock())
+    def install(self, token: OAuthToken, *, obtained: bool = True) -> TokenState:
+        """Make ``token`` the current one (``obtained``: it has just arrived from the token endpoint)."""
+        state = self._timing.state(token, self._clock(), obtained=obtained)
         with self._cond:
             self._state = state
-            self._has_had_token = self._has_had_token or has_had_token
+            self._has_had_token = True
         return state
 
     def mark_had_token(self) -> None:

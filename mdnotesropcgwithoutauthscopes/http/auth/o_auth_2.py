@@ -151,7 +151,7 @@ class OAuth2:
         if token is not None:
             self._tokens.mark_had_token()
             if header_safe(token.access_token):
-                self._tokens.install(token)
+                self._tokens.install(token, obtained=False)
 
     # ----------------------------------------------------------------- public API
 

@@ -69,8 +69,11 @@ class Timing:
         self._skew = clock_skew
         self._window = refresh_window
 
-    def state(self, token: OAuthToken, now: float) -> TokenState:
-        """The state of ``token`` (which carries its ``expiry``) as seen at ``now``."""
+    def state(self, token: OAuthToken, now: float, *, obtained: bool = False) -> TokenState:
+        """The state of ``token`` (which carries its ``expiry``) as seen at ``now``.
+
+        ``obtained``: the token has just arrived from the token endpoint (not adopted).
+        """
         header = "Bearer " + str(token.access_token)
         expiry = token.expiry
         if expiry is None:
@@ -81,9 +84,10 @@ class Timing:
         deadline = float(expiry) - skew
         usable = span - skew  # what the window is a share of: the life the SDK will use
         window = usable * self.DEFAULT_WINDOW_SHARE if self._window is None else min(self._window, usable / 2)
-        # Never born due: a token whose expiry lost most of a second to rounding, or that was
-        # adopted late in its life, is renewed halfway through what it has left, not at once.
-        window = min(window, max(0.0, deadline - now) / 2)
+        if obtained:
+            # Never born due: a short token whose expiry lost most of a second to rounding is
+            # renewed halfway through what it has left, not at once.
+            window = min(window, max(0.0, deadline - now) / 2)
         return TokenState(token, header, deadline, deadline - window if window > 0 else None)
 
     def deadline(self, token: OAuthToken) -> Optional[float]:
