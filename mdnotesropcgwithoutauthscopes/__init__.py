@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mdnotesropcgwithoutauthscopes.exceptions import BadRequestException as BadRequestException
     from mdnotesropcgwithoutauthscopes.exceptions import ClientClosedException as ClientClosedException
     from mdnotesropcgwithoutauthscopes.exceptions import ConflictException as ConflictException
+    from mdnotesropcgwithoutauthscopes.exceptions import CredentialsHeldException as CredentialsHeldException
     from mdnotesropcgwithoutauthscopes.exceptions import InsecureTransportException as InsecureTransportException
     from mdnotesropcgwithoutauthscopes.exceptions import InvalidClientException as InvalidClientException
     from mdnotesropcgwithoutauthscopes.exceptions import InvalidGrantException as InvalidGrantException
@@ -79,6 +80,7 @@ _EXCEPTIONS = (
     "BadRequestException",
     "ClientClosedException",
     "ConflictException",
+    "CredentialsHeldException",
     "InsecureTransportException",
     "InvalidClientException",
     "InvalidGrantException",
