@@ -335,6 +335,7 @@ class TokenCoordinator:
     def clear_hold(self) -> None:
         """Forget the sign-in hold (in this process and in the store)."""
         self._hold = None
+        self._source.forget_client_refusals()
         self._store_call("write", lambda: self._records.save_record(self._records_key, _HOLD, None, 1.0))
 
     @contextmanager
@@ -380,7 +381,7 @@ class TokenCoordinator:
         now = self._clock()
         kind = refusal_kind(exc, password_grant=grant == PASSWORD)
         if kind is not None and self._guard.enabled:
-            hold = self._guard.refused(exc, kind, self._hold, now)
+            hold = self._guard.refused(exc, kind, self._hold, now, requests=self._source.requests_sent)
             self._hold = hold
             logger.warning(
                 "The token endpoint refused the %s (%s); not sending them again for %.0f s (refusal %d in a row)",
