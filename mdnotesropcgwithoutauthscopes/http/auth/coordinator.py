@@ -383,7 +383,9 @@ class TokenCoordinator:
         if kind is not None and self._guard.enabled:
             hold = self._guard.refused(exc, kind, self._hold, now, requests=self._source.requests_sent)
             self._hold = hold
-            logger.warning(
+            # INFO, like an outage: the caller gets the refusal (then CredentialsHeldException), and a
+            # warning as well would print twice, as a second line of the command line's one-line error.
+            logger.info(
                 "The token endpoint refused the %s (%s); not sending them again for %.0f s (refusal %d in a row)",
                 "client credentials" if kind == "client" else "password grant",
                 getattr(exc, "error", None) or "refused",
