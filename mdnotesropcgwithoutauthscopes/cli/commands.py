@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, TextIO
 
-from mdnotesropcgwithoutauthscopes.cli.errors import EXIT_AUTH, EXIT_OK, EXIT_USAGE, CommandError
+from mdnotesropcgwithoutauthscopes.cli.errors import EXIT_AUTH, EXIT_OK, EXIT_USAGE, CommandError, held_message
 from mdnotesropcgwithoutauthscopes.cli.output import (
     expiry_text,
     format_fields,
@@ -174,6 +174,9 @@ def login(args: argparse.Namespace, context: Context) -> int:
     password = read_password(args, context)
     with open_store(settings.token_store, create=True) as store, _client(settings, store, password) as client:
         assert store is not None  # created when missing
+        held = client.http_ropcg.hold  # a hold on these very credentials, recorded by an earlier refusal
+        if held is not None:
+            raise CommandError(held_message(held, settings), EXIT_AUTH)
         token = client.http_ropcg.fetch_token()
         store.save(_store_key(client), token)
     context.print(f"Logged in as {settings.username} at {context.base_uri}.")
@@ -220,11 +223,17 @@ def token(args: argparse.Namespace, context: Context) -> int:
 
 
 def logout(args: argparse.Namespace, context: Context) -> int:
+    """Forget the stored token, and clear any sign-in hold recorded in the store for these settings."""
     settings = context.settings
+    token: Optional[OAuthToken] = None
     with open_store(settings.token_store, create=False) as store:
-        key, token = _stored_token(settings, store)
-        if store is not None and key is not None and token is not None:
-            store.delete(key)
+        if store is not None:
+            with _client(settings, store, None) as client:
+                key = _store_key(client)
+                token = store.load(key)
+                client.http_ropcg.clear_hold()  # for every password and secret: the operator says go
+                if token is not None:
+                    store.delete(key)
     if token is None:
         context.print(f"Not logged in as {settings.username} at {context.base_uri}; nothing to forget.")
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from mdnotesropcgwithoutauthscopes import CredentialsHeldException
     from mdnotesropcgwithoutauthscopes.cli.settings import Settings
 
 PROG = "mdnotes"
@@ -48,11 +49,14 @@ def describe_failure(exc: BaseException, settings: Settings, base_uri: str, *, l
         APIConnectionException,
         APIException,
         AuthValidationException,
+        CredentialsHeldException,
         InsecureTransportException,
         OAuthProviderException,
     )
 
     relogin = "; run 'mdnotes login'"
+    if isinstance(exc, CredentialsHeldException):
+        return CommandError(held_message(exc, settings), EXIT_AUTH)
     if isinstance(exc, APIConnectionException):
         return CommandError(f"cannot reach the MdNotes server at {base_uri}: {exc}", EXIT_API_ERROR)
     if isinstance(exc, InsecureTransportException):
@@ -92,6 +96,22 @@ def describe_failure(exc: BaseException, settings: Settings, base_uri: str, *, l
             return CommandError(f"the server refused the token for {settings.username} ({exc}){relogin}", EXIT_AUTH)
         return CommandError(f"the API call failed: {exc}", EXIT_API_ERROR)
     return CommandError(f"the token store {settings.token_store} cannot be used: {exc}", EXIT_API_ERROR)
+
+
+def held_message(held: CredentialsHeldException, settings: Settings) -> str:
+    """One line for a sign-in hold: what was refused, when the next try is allowed, how to clear it."""
+    import time
+
+    from mdnotesropcgwithoutauthscopes.cli.output import format_duration, format_time
+
+    what = "client id or client secret" if held.refused == "client" else f"password of {settings.username}"
+    times = "once" if held.refusals == 1 else f"{held.refusals} times in a row"
+    left = max(0.0, held.retry_at - time.time())
+    return (
+        f"sign-in held: the server refused the {what} {times}, so it is not sent again before"
+        f" {format_time(held.retry_at)} (in {format_duration(left)}) to keep the account from being locked;"
+        " fix it and try then, or run 'mdnotes logout' to clear the hold"
+    )
 
 
 def failures() -> tuple[type[BaseException], ...]:

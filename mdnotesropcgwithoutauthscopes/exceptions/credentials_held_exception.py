@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import Optional
+from typing import Any, Optional
 
 from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
 
@@ -57,5 +57,22 @@ class CredentialsHeldException(OAuthProviderException):
         """Seconds until the credentials are sent again (0 once the hold has passed)."""
         return max(0.0, self.retry_at - time.time())
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only arguments: the default reduction (``cls(*args)``) could not rebuild it, so an
+        # exception raised in a worker process (multiprocessing, ProcessPoolExecutor) would fail
+        # to reach the parent.
+        fields = {
+            "error": self.error,
+            "error_description": self.error_description,
+            "refused": self.refused,
+            "refusals": self.refusals,
+            "retry_at": self.retry_at,
+        }
+        return (_rebuild, (type(self), fields))
+
     def _details(self) -> str:
         return ""
+
+
+def _rebuild(cls: type[CredentialsHeldException], fields: dict[str, Any]) -> CredentialsHeldException:
+    return cls(**fields)

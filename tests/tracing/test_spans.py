@@ -174,10 +174,10 @@ def test_a_refused_sign_in_fails_the_token_span_and_the_call_span_that_needed_it
 
 
 def test_a_background_renewal_is_a_root_token_span(tracing, start):
-    server = start(token_lifetime=2)
-    with client_for(server, credentials=credentials(server, o_auth_refresh_window=1.5)) as client:
-        client.service.get_status()  # password grant; the window is capped at half the lifetime: 1 s
-        time.sleep(1.1)
+    server = start(token_lifetime=4)
+    with client_for(server, credentials=credentials(server, o_auth_refresh_window=3)) as client:
+        client.service.get_status()  # password grant; the window is capped at half the lifetime: 2 s
+        time.sleep(2.1)  # inside the window, at least 0.9 s before the whole-second expiry
         with trace.get_tracer("app").start_as_current_span("handle request"):
             client.service.get_status()  # inside the window: renews in the background, does not wait
         deadline = time.monotonic() + 5

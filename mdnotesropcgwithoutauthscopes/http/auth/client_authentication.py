@@ -91,13 +91,23 @@ class ClientAuthenticator:
         method: the configured ``ClientAuthentication``.
     """
 
-    __slots__ = ("_client_id", "_client_secret", "_method", "_learned")
+    __slots__ = ("_client_id", "_client_secret", "_method", "_learned", "_all_refused", "sent")
 
     def __init__(self, client_id: str, client_secret: Optional[str], method: ClientAuthentication) -> None:
         self._client_id = client_id
         self._client_secret = client_secret
         self._method = method
         self._learned: Optional[ClientAuthentication] = None
+        # Every method was refused once: the secret (or the client) is wrong, not its encoding, so
+        # later requests send the RFC method alone rather than a whole round of refusals that an
+        # identity server counts one by one towards locking the client.
+        self._all_refused = False
+        #: How many requests the last ``send`` made (a whole AUTO round counts each one).
+        self.sent = 0
+
+    def forget_refusals(self) -> None:
+        """Try every method again (the hold was cleared: the client may have been fixed on the server)."""
+        self._all_refused = False
 
     def send(
         self,
@@ -119,8 +129,10 @@ class ClientAuthenticator:
         """
         methods = self._methods()
         first_refusal: Optional[OAuthProviderException] = None
+        self.sent = 0
         for index, method in enumerate(methods):
             authorization, form = self._credentials_for(method, additional_params)
+            self.sent += 1
             try:
                 result = send(authorization, form)
             except OAuthProviderException as exc:
@@ -130,6 +142,7 @@ class ClientAuthenticator:
                     raise
                 first_refusal = first_refusal or exc
                 if index == len(methods) - 1:
+                    self._all_refused = len(methods) > 1 or self._all_refused
                     raise first_refusal from None  # every method failed: report the RFC method's refusal
                 logger.info(
                     "The token endpoint refused client authentication by %s; trying %s", method, methods[index + 1]
@@ -144,6 +157,8 @@ class ClientAuthenticator:
             return (self._method,)
         if self._learned is not None:
             return (self._learned,)
+        if self._all_refused:
+            return (ClientAuthentication.BASIC,)
         methods: list[ClientAuthentication] = []
         headers: set[str] = set()
         for method, encode in _BASIC_ENCODERS.items():

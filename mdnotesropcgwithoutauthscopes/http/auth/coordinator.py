@@ -138,9 +138,9 @@ class TokenCoordinator:
         """The outage backoff as last seen, or None."""
         return self._outage
 
-    def install(self, token: OAuthToken, *, obtained: bool = True) -> TokenState:
-        """Make ``token`` the current one (``obtained``: it has just arrived from the token endpoint)."""
-        state = self._timing.state(token, self._clock(), obtained=obtained)
+    def install(self, token: OAuthToken) -> TokenState:
+        """Make ``token`` the current one."""
+        state = self._timing.state(token, self._clock())
         with self._cond:
             self._state = state
             self._has_had_token = True
@@ -353,6 +353,7 @@ class TokenCoordinator:
     def clear_hold(self) -> None:
         """Forget the sign-in hold (in this process and in the store)."""
         self._hold = None
+        self._source.forget_client_refusals()
         self._store.save_record(_HOLD, None, 1.0)
 
     @contextmanager
@@ -400,9 +401,11 @@ class TokenCoordinator:
         now = self._clock()
         kind = refusal_kind(exc, password_grant=grant == PASSWORD)
         if kind is not None and self._guard.enabled:
-            hold = self._guard.refused(exc, kind, self._hold, now)
+            hold = self._guard.refused(exc, kind, self._hold, now, requests=self._source.requests_sent)
             self._hold = hold
-            logger.warning(
+            # INFO, like an outage: the caller gets the refusal (then CredentialsHeldException), and a
+            # warning as well would print twice, as a second line of the command line's one-line error.
+            logger.info(
                 "The token endpoint refused the %s (%s); not sending them again for %.0f s (refusal %d in a row)",
                 "client credentials" if kind == "client" else "password grant",
                 getattr(exc, "error", None) or "refused",

@@ -148,11 +148,18 @@ class RefusalGuard:
             return False
         return hmac.compare_digest(self._digest(hold.salt), hold.digest)
 
-    def refused(self, exc: BaseException, kind: str, previous: Optional[Hold], now: float) -> Hold:
-        """The hold after a refusal at ``now``, doubling a previous hold of the same credentials."""
-        refusals = 1
+    def refused(
+        self, exc: BaseException, kind: str, previous: Optional[Hold], now: float, *, requests: int = 1
+    ) -> Hold:
+        """The hold after a refusal at ``now``, doubling a previous hold of the same credentials.
+
+        ``requests`` is how many refused requests the refusal took (a round of AUTO's client
+        authentication methods is several): the server counts each towards a lockout, and so does
+        the hold.
+        """
+        refusals = max(1, requests)
         if previous is not None and hmac.compare_digest(self._digest(previous.salt), previous.digest):
-            refusals = previous.refusals + 1
+            refusals += previous.refusals
         delay = min(self._hold_max, HOLD_FIRST * 2 ** min(refusals - 1, 30))
         salt = secrets.token_hex(16)
         error = exc.error if isinstance(exc, OAuthProviderException) else None

@@ -68,8 +68,12 @@ def token_store_key(
     Returns:
         str: ``"token:"`` and 64 hex digits.
     """
-    who = ("user", username or "") if explicit is None else ("key", explicit)
-    material = "\x00".join((token_url, client_id or "", *who))
+    if explicit is None:
+        # Exactly the previous release's key, so the tokens in its stores are found (and shared
+        # with its processes during a rolling upgrade) rather than orphaned by a new sign-in.
+        material = "\x00".join((token_url, client_id or "", username or ""))
+    else:
+        material = "\x00".join((token_url, client_id or "", "key", explicit))
     return "token:" + hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
@@ -151,7 +155,7 @@ class OAuth2:
         if token is not None:
             self._tokens.mark_had_token()
             if header_safe(token.access_token):
-                self._tokens.install(token, obtained=False)
+                self._tokens.install(token)
 
     # ----------------------------------------------------------------- public API
 

@@ -142,6 +142,15 @@ class TokenSource:
             return Obtained(self.password_grant(None), PASSWORD)
         raise AuthValidationException(self._cannot_obtain_reason(last, refused is not None), refused)
 
+    @property
+    def requests_sent(self) -> int:
+        """How many requests the last grant made (AUTO may try several client authentications)."""
+        return self._client_auth.sent
+
+    def forget_client_refusals(self) -> None:
+        """Let AUTO try every client authentication method again (the hold was cleared)."""
+        self._client_auth.forget_refusals()
+
     def can_use_password(self) -> bool:
         """True when the credentials hold a client id, username and password."""
         creds = self._credentials

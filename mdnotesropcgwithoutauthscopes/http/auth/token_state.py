@@ -50,9 +50,11 @@ class TokenState(NamedTuple):
 class Timing:
     """Turns a token into a ``TokenState``: the clock skew and the renewal window, in one place.
 
-    The default window is half the token's usable life (its lifetime less the skew): renewing at
-    half-life leaves the other half to ride out an outage of the token endpoint (API.md section
-    9), at the cost of one token request per half-lifetime (from one party when a store is set).
+    The default window is half the token's usable life (its lifetime less the clock skew; the
+    whole lifetime with the default skew of 0): renewing at half-life leaves the other half to ride
+    out an outage of the token endpoint (API.md section 9), at the cost of one token request per
+    half-lifetime (from one party when a store is set). The window never opens before a renewal
+    could get a later expiry (``expiry + 1 - lifetime``, as expiries are whole seconds).
 
     Args:
         clock_skew: seconds taken off the expiry (capped at half the lifetime).
@@ -69,26 +71,31 @@ class Timing:
         self._skew = clock_skew
         self._window = refresh_window
 
-    def state(self, token: OAuthToken, now: float, *, obtained: bool = False) -> TokenState:
-        """The state of ``token`` (which carries its ``expiry``) as seen at ``now``.
-
-        ``obtained``: the token has just arrived from the token endpoint (not adopted).
-        """
+    def state(self, token: OAuthToken, now: float) -> TokenState:
+        """The state of ``token`` (which carries its ``expiry``) as seen at ``now``."""
         header = "Bearer " + str(token.access_token)
         expiry = token.expiry
         if expiry is None:
             return TokenState(token, header, None, None)
         lifetime = lifetime_of(token)
         span = lifetime if lifetime is not None else max(0.0, float(expiry) - now)
-        skew = min(self._skew, span / 2)  # never born expired
-        deadline = float(expiry) - skew
-        usable = span - skew  # what the window is a share of: the life the SDK will use
+        deadline = float(expiry) - min(self._skew, span / 2)  # never born expired
+        # The window is a share of the time the token is usable: from its issue (``expiry`` less its
+        # lifetime) to its deadline, which the clock skew shortens. Measured on the lifetime alone,
+        # a skew of half the lifetime made every token due as it arrived: renewed again at once,
+        # in a loop.
+        usable = span - (float(expiry) - deadline)
         window = usable * self.DEFAULT_WINDOW_SHARE if self._window is None else min(self._window, usable / 2)
-        if obtained:
-            # Never born due: a short token whose expiry lost most of a second to rounding is
-            # renewed halfway through what it has left, not at once.
-            window = min(window, max(0.0, deadline - now) / 2)
-        return TokenState(token, header, deadline, deadline - window if window > 0 else None)
+        renew_at = deadline - window
+        if lifetime is not None:
+            # The expiry is whole seconds, rounded down: a token obtained before ``expiry + 1 -
+            # lifetime`` gets the same expiry again. Renewing earlier buys nothing, and for tokens
+            # of a second or two it looped (a 1 s token: 19 requests in 5 s; 4 processes with 1.5 s
+            # tokens: 97 in 6 s), so the window never opens before then.
+            renew_at = max(renew_at, float(expiry) + 1.0 - lifetime)
+        if window <= 0 or renew_at >= deadline:
+            return TokenState(token, header, deadline, None)
+        return TokenState(token, header, deadline, renew_at)
 
     def deadline(self, token: OAuthToken) -> Optional[float]:
         """When ``token`` counts as expired (its expiry less the skew), or None for never."""
