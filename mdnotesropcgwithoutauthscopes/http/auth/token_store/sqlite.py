@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from mdnotesropcgwithoutauthscopes.http.auth.forking import quiesce_for_fork
 from mdnotesropcgwithoutauthscopes.http.auth.token_store.base import (
     LeasedTokenStore,
     LeaseLostError,
@@ -99,7 +100,9 @@ class SQLiteTokenStore(LeasedTokenStore):
     inside the lock is fenced: it is written only while the lease is still the holder's.
 
     The store keeps one connection per process, used by its threads in turn (token requests are
-    rare) and opened afresh in a forked child, which never touches its parent's.
+    rare) and opened afresh in a forked child, which never touches its parent's. ``fork()`` waits
+    for a statement or transaction in flight: SQLite keeps this process's file locks in memory, and
+    a child forked in the middle of a write would inherit the lock as held, for good.
 
     Args:
         path: the database file; it is created when missing (its folder must exist).
@@ -123,6 +126,7 @@ class SQLiteTokenStore(LeasedTokenStore):
         self._connection: Optional[sqlite3.Connection] = None
         self._inherited: list[sqlite3.Connection] = []
         self._closed = False
+        quiesce_for_fork(self)  # a fork never lands inside one of this store's transactions
         with self._failures("open the database"):
             self._connect()  # create the file and its schema now, so a wrong path fails here
         self._warn_if_shared()
@@ -287,6 +291,13 @@ class SQLiteTokenStore(LeasedTokenStore):
         if self._connection is None:
             self._connection = self._open()
         return self._connection
+
+    def _before_fork(self) -> None:
+        # Every statement runs under the guard: holding it, no thread is inside a transaction.
+        self._guard.acquire()
+
+    def _after_fork_in_parent(self) -> None:
+        self._guard.release()
 
     def _after_fork_in_child(self) -> None:
         super()._after_fork_in_child()
