@@ -117,6 +117,9 @@ class TokenCoordinator:
         self._hold: Optional[Hold] = None
         self._outage: Optional[Outage] = None
         self._store_failing = False
+        # Refresh tokens this process exchanged since its last save reached the store: a stored token
+        # holding one of them is older than this process's own (the store missed a save while failing).
+        self._exchanged: set[str] = set()
         self._reset_flight()
         reset_after_fork(self)
 
@@ -261,7 +264,7 @@ class TokenCoordinator:
             last = current.token if current is not None else None
             if shared.store:
                 self._sync_records()
-                stored = self._load()
+                stored = self._load_head()
                 now = self._clock()
                 if stored is not None:
                     state = self._timing.state(stored, now)
@@ -277,9 +280,11 @@ class TokenCoordinator:
                 if outage is not None and now < outage.next_try:
                     raise _Again()  # another process's backoff: wait for its next try
             obtained = self._obtain(last, refused, shared.lease)
+            if obtained.grant == REFRESH and last is not None:
+                self._exchanged_refresh(last, obtained.token)
             state = self.install(obtained.token)
             if shared.store:
-                self._store_call("write", lambda: self._store_save(obtained.token))
+                self._save_shared(obtained.token)
             self._succeeded(obtained)
             return state, obtained
 
@@ -319,7 +324,7 @@ class TokenCoordinator:
     def refresh(self, additional_params: Optional[dict[str, Any]]) -> OAuthToken:
         """``refresh_token()``: a refresh grant with the newest refresh token, installed and saved."""
         with self._exclusive(), self._shared() as shared:
-            current = self._load() if shared.store else None
+            current = self._load_head() if shared.store else None
             if current is None and self._state is not None:
                 current = self._state.token
             if current is None or not current.refresh_token:
@@ -327,9 +332,10 @@ class TokenCoordinator:
             if shared.lease is not None and not shared.lease.held:
                 raise APIException("The token store lease was lost before the refresh; nothing was sent")
             token = self._source.refresh_grant(current.refresh_token, additional_params)
+            self._exchanged_refresh(current, token)
             self.install(token)
             if shared.store:
-                self._store_call("write", lambda: self._store_save(token))
+                self._save_shared(token)
             return token
 
     def clear_hold(self) -> None:
@@ -467,6 +473,36 @@ class TokenCoordinator:
             logger.warning("The token store held an unusable token; it is ignored and will be replaced")
             return None
         return token
+
+    def _load_head(self) -> Optional[OAuthToken]:
+        """The stored token, unless this process has already exchanged its refresh token.
+
+        That happens when the store failed while this process renewed on its own: the stored token
+        is then older than this process's, and presenting its spent refresh token again would make
+        a server with reuse detection revoke the whole token family. None sends the flight on with
+        this process's own token, whose successor is then saved over the stale one.
+        """
+        stored = self._load()
+        if stored is not None and stored.refresh_token and stored.refresh_token in self._exchanged:
+            logger.info("The token store holds a token this process has already renewed; saving its newer one")
+            return None
+        return stored
+
+    def _exchanged_refresh(self, previous: OAuthToken, token: OAuthToken) -> None:
+        """Remember that ``previous``'s refresh token was exchanged for ``token`` (rotated)."""
+        spent = previous.refresh_token
+        if spent and token.refresh_token != spent:
+            self._exchanged.add(spent)
+
+    def _save_shared(self, token: OAuthToken) -> None:
+        """Save ``token`` (fenced by the lease); once a save succeeds, the store has this process's newest."""
+
+        def save() -> bool:
+            self._store_save(token)
+            return True
+
+        if self._store_call("write", save):
+            self._exchanged.clear()
 
     def _store_save(self, token: OAuthToken) -> None:
         assert self._store is not None and self._key is not None
