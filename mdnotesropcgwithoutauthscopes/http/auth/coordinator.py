@@ -105,7 +105,10 @@ class TokenCoordinator:
         self._has_had_token = False
         self._hold: Optional[Hold] = None
         self._outage: Optional[Outage] = None
-        self._spent: set[str] = set()  # refresh tokens whose refresh may have reached the server
+        # Refresh tokens this process presented and that may have been used up (exchanged, refused,
+        # or sent without an answer): never presented again, and a stored token holding one is older
+        # than this process's own (the store missed a save while it failed). The newest few are kept.
+        self._spent: dict[str, None] = {}
         self._reset_flight()
         reset_after_fork(self)
 
@@ -261,6 +264,9 @@ class TokenCoordinator:
             if shared.store:
                 self._sync_records()
                 stored = self._store.load()
+                if stored is not None and stored.refresh_token in self._spent:
+                    logger.info("The token store holds a token this process has already renewed; saving a newer one")
+                    stored = None
                 now = self._clock()
                 if stored is not None:
                     state = self._timing.state(stored, now)
@@ -276,6 +282,8 @@ class TokenCoordinator:
                 if outage is not None and now < outage.next_try:
                     raise _Again()  # another process's backoff: wait for its next try
             obtained = self._obtain(last, refused, shared.lease)
+            if obtained.grant == REFRESH and last is not None:
+                self._spend(last, obtained.token)
             state = self.install(obtained.token)
             if shared.store:
                 self._store.save(obtained.token)
@@ -290,7 +298,7 @@ class TokenCoordinator:
                 logger.warning("The token store lease was lost before a token request; sending nothing")
                 raise _Again()
             if grant == PASSWORD and REFRESH in sent and last is not None and last.refresh_token:
-                self._spent.add(last.refresh_token)  # refused, or its answer lost: never presented again
+                self._spend(last)  # refused, or its answer lost: never presented again
             if grant == PASSWORD or (grant == REFRESH and self._hold is not None and self._hold.kind == "client"):
                 self._raise_if_held(None, self._clock())
             sent.append(grant)
@@ -303,10 +311,19 @@ class TokenCoordinator:
             return self._source.obtain(last, gate=gate, password_allowed=self._password_allowed(), refused=refused)
         except Exception as exc:
             if sent:
-                if sent[-1] == REFRESH and last is not None and last.refresh_token and _maybe_received(exc):
-                    self._spent.add(last.refresh_token)
+                if sent[-1] == REFRESH and last is not None and _maybe_received(exc):
+                    self._spend(last)
                 self._failed(exc, grant=sent[-1])
             raise
+
+    def _spend(self, presented: OAuthToken, successor: Optional[OAuthToken] = None) -> None:
+        """Never present ``presented``'s refresh token again (unless ``successor`` carries it on: no rotation)."""
+        spent = presented.refresh_token
+        if not spent or (successor is not None and successor.refresh_token == spent):
+            return
+        self._spent[spent] = None
+        while len(self._spent) > _SPENT_KEPT:
+            del self._spent[next(iter(self._spent))]
 
     # --------------------------------------------------------------- the user's own requests
 
@@ -345,6 +362,7 @@ class TokenCoordinator:
             if shared.lease is not None and not shared.lease.held:
                 raise APIException("The token store lease was lost before the refresh; nothing was sent")
             token = self._source.refresh_grant(current.refresh_token, additional_params)
+            self._spend(current, token)
             self.install(token)
             if shared.store:
                 self._store.save(token)
@@ -451,6 +469,10 @@ class TokenCoordinator:
             self._outage = local if shared is not None else None
         else:
             self._outage = shared._replace(failure=local.failure if local is not None else None)
+
+
+#: How many spent refresh tokens a process remembers: far more than can be stale in a store at once.
+_SPENT_KEPT = 64
 
 
 def _maybe_received(exc: BaseException) -> bool:
