@@ -1,7 +1,7 @@
 """Redirects for the requests backend: which 3xx answers to follow, where to, and with what.
 
 ``RequestsClient`` follows redirects itself rather than letting requests do it: ``stop_at_redirect``
-takes each 3xx out of ``Session.send``, ``redirect_target`` resolves its ``Location``, and
+keeps requests from acting on each 3xx, ``redirect_target`` resolves its ``Location``, and
 ``next_hop`` builds the next request, keeping credentials only for the origin they were meant for.
 """
 
@@ -20,12 +20,12 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 _ORIGIN_HEADERS = ("Authorization", "Proxy-Authorization")
 
 
-class Redirected(Exception):
-    """Takes a 3xx answer out of ``Session.send`` before requests acts on it (see ``stop_at_redirect``)."""
+class HeldRedirect(requests.Response):
+    """A 3xx answer that ``stop_at_redirect`` keeps from requests: requests sees no redirect in it."""
 
-    def __init__(self, response: requests.Response) -> None:
-        super().__init__(response.status_code)
-        self.response = response
+    @property
+    def is_redirect(self) -> bool:
+        return False
 
 
 def stop_at_redirect(response: requests.Response, **_: Any) -> None:
@@ -33,11 +33,13 @@ def stop_at_redirect(response: requests.Response, **_: Any) -> None:
 
     With ``allow_redirects=False`` requests still works out the next request of a redirect: it
     reads the whole 3xx body (no size cap, no deadline), reads ``~/.netrc`` and parses the
-    ``Location`` (raising a bare ``ValueError`` for a bad one). Raising here, after the user's
-    hooks ran, skips all of that; the client then decides what to follow and what to strip.
+    ``Location`` (raising a bare ``ValueError`` for a bad one). Making the answer a
+    ``HeldRedirect``, after the user's hooks ran, skips all of that; ``Session.send`` returns it
+    as an ordinary answer (so the instrumentation of ``requests`` records a 3xx, not an error),
+    and the client then decides what to follow and what to strip.
     """
     if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
-        raise Redirected(response)
+        response.__class__ = HeldRedirect
 
 
 def redirect_target(response: requests.Response, previous_url: str) -> Optional[str]:

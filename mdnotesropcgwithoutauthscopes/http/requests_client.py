@@ -17,7 +17,7 @@ from typing import Any, Optional, cast
 import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
-from requests.cookies import RequestsCookieJar, extract_cookies_to_jar, merge_cookies
+from requests.cookies import RequestsCookieJar, merge_cookies
 from requests.sessions import merge_setting
 from requests.structures import CaseInsensitiveDict
 from requests.utils import check_header_validity, to_native_string
@@ -32,7 +32,7 @@ from mdnotesropcgwithoutauthscopes.http.deadline import DeadlineTimeout, Deadlin
 from mdnotesropcgwithoutauthscopes.http.http_client import HttpClient
 from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
 from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
-from mdnotesropcgwithoutauthscopes.http.redirects import Redirected, next_hop, redirect_target, stop_at_redirect
+from mdnotesropcgwithoutauthscopes.http.redirects import HeldRedirect, next_hop, redirect_target, stop_at_redirect
 from mdnotesropcgwithoutauthscopes.http.transport_errors import timed_out, transport_error
 
 logger = logging.getLogger("mdnotesropcgwithoutauthscopes")
@@ -274,15 +274,13 @@ class RequestsClient(HttpClient):
                 else timeout
             )
             try:
-                return session.send(
+                response = session.send(
                     prepared, stream=True, timeout=limit, allow_redirects=False, **self._settings_for(url)
                 )
-            except Redirected as redirected:
-                response = redirected.response
             finally:
                 self._watchdog.release(watch)
-            # Session.send stopped at our hook, before it stored the answer's cookies.
-            extract_cookies_to_jar(session.cookies, prepared, response.raw)  # type: ignore[no-untyped-call]
+            if not isinstance(response, HeldRedirect):
+                return response
             if not follow:
                 return response  # the caller turns the 3xx into its own error
             body = self._read_body(response, request.query_url, deadline)  # frees the connection

@@ -359,12 +359,6 @@ def test_a_failure_while_recording_the_span_never_changes_what_the_call_raises(t
         assert [span.name for span in tracing.spans()] == ["POST /token", "GET /status"]  # still ended
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the transport stops requests at a redirect by raising out of Session.send (_stop_at_redirect), "
-    "which requests' instrumentation records as an error on the hop's span; the redirect code is being "
-    "moved out of requests_client.py, where this can be fixed",
-)
 def test_a_followed_redirect_is_not_an_error_in_the_requests_instrumentation(tracing, start):
     import responses
 
