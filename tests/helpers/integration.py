@@ -1,5 +1,8 @@
 """The integration tests' demo values (an id, secret and password full of characters that need encoding) and clients."""
 
+import time
+from queue import Empty
+
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import ResourceOwnerAuthCredentials
 from mdnotesropcgwithoutauthscopes.testing import client_for as kit_client_for
 
@@ -31,3 +34,17 @@ def credentials(**changes):
 def client_for(server, creds=None, **settings):
     """A client of ``server``."""
     return kit_client_for(server, credentials=creds or credentials(), **settings)
+
+
+def collect(queue, processes, timeout, count=None):
+    """``count`` items (one per process by default) from ``queue``; fails at once, with exit codes, if a process died first."""
+    count = len(processes) if count is None else count
+    items, deadline = [], time.monotonic() + timeout
+    while len(items) < count:
+        try:
+            items.append(queue.get(timeout=0.2))
+        except Empty:
+            codes = [process.exitcode for process in processes]
+            assert all(code in (None, 0) for code in codes), f"a child process failed: exit codes {codes}"
+            assert time.monotonic() < deadline, f"only {len(items)} of {count} results arrived"
+    return items

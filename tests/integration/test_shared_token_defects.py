@@ -11,7 +11,6 @@ import signal
 import threading
 import time
 from collections import Counter
-from queue import Empty
 
 import pytest
 
@@ -23,7 +22,7 @@ from mdnotesropcgwithoutauthscopes.http.auth.token_store import (
     TokenStore,
 )
 from mdnotesropcgwithoutauthscopes.testing import ServerUser
-from tests.helpers.integration import DEMO, client_for, credentials
+from tests.helpers.integration import DEMO, client_for, collect, credentials
 from tests.integration import proc_workers
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX processes and signals")
@@ -46,19 +45,6 @@ def wait_until(predicate, timeout, what):
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.01)
-
-
-def collect(queue, processes, count, timeout):
-    """``count`` items from ``queue``; fails at once, with exit codes, if a process died first."""
-    items, deadline = [], time.monotonic() + timeout
-    while len(items) < count:
-        try:
-            items.append(queue.get(timeout=0.2))
-        except Empty:
-            codes = [process.exitcode for process in processes]
-            assert all(code in (None, 0) for code in codes), f"a child process failed: exit codes {codes}"
-            assert time.monotonic() < deadline, f"only {len(items)} of {count} results arrived"
-    return items
 
 
 def seed_expired(server, store):
@@ -156,7 +142,7 @@ def test_no_one_refreshes_while_the_token_endpoint_asks_to_retry_after_longer_th
     try:
         wait_until(lambda: server.stats()["refresh_grant_requests"] == 1, 15, "the first refresh")
         processes.append(start_process(proc_workers.call_until_it_works, server.base_uri, store, 1.0, 25.0, results))
-        outcomes = collect(results, processes, 2, timeout=40)
+        outcomes = collect(results, processes, timeout=40, count=2)
     finally:
         for process in processes:
             stop_process(process)
@@ -188,7 +174,7 @@ def test_a_sqlite_waiter_waits_for_a_live_holder_past_its_own_timeout_and_the_le
         started = time.monotonic()
         waiter.service.get_status()
         waited = time.monotonic() - started
-        [(_, error, _, held)] = collect(results, [holder], 1, timeout=15)
+        [(_, error, _, held)] = collect(results, [holder], timeout=15, count=1)
     finally:
         stop_process(holder)
 
@@ -256,7 +242,7 @@ def test_a_token_adopted_from_the_store_has_the_obtaining_clients_expiry(kind, r
     results = FORK.Queue()
     child = start_process(proc_workers.adopted_expiry, server.base_uri, store, results)  # and one of another
     try:
-        [(access, expiry, expiry_type)] = collect(results, [child], 1, timeout=30)
+        [(access, expiry, expiry_type)] = collect(results, [child], timeout=30, count=1)
     finally:
         stop_process(child)
 
@@ -296,7 +282,7 @@ def test_a_frozen_holder_sends_nothing_after_another_took_its_lease_over(tmp_pat
             took_over = time.monotonic() - stopped
         finally:
             os.kill(holder.pid, signal.SIGCONT)
-        [(_, error, _, held)] = collect(results, [holder], 1, timeout=20)
+        [(_, error, _, held)] = collect(results, [holder], timeout=20, count=1)
     finally:
         stop_process(holder)
 
@@ -329,7 +315,7 @@ def test_a_frozen_holder_does_not_overwrite_the_token_saved_after_it_lost_its_le
             taker.service.get_status()
         finally:
             os.kill(holder.pid, signal.SIGCONT)
-        [(_, error, _, held)] = collect(results, [holder], 1, timeout=20)
+        [(_, error, _, held)] = collect(results, [holder], timeout=20, count=1)
     finally:
         stop_process(holder)
 

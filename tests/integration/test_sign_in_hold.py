@@ -12,7 +12,6 @@ import multiprocessing
 import signal
 import sqlite3
 import time
-from queue import Empty
 
 import pytest
 import redis
@@ -27,7 +26,7 @@ from mdnotesropcgwithoutauthscopes import (
 )
 from mdnotesropcgwithoutauthscopes.exceptions import CredentialsHeldException as HeldFromExceptions
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import token_store_key
-from tests.helpers.integration import DEMO
+from tests.helpers.integration import DEMO, collect
 from tests.integration import hold_workers
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX processes")
@@ -148,18 +147,6 @@ def test_zero_turns_the_hold_off(locking):
 
 
 # ------------------------------------------------------------------------------------ a fleet
-
-
-def collect(queue, processes, timeout):
-    items, deadline = [], time.monotonic() + timeout
-    while len(items) < len(processes):
-        try:
-            items.append(queue.get(timeout=0.2))
-        except Empty:
-            codes = [process.exitcode for process in processes]
-            assert all(code in (None, 0) for code in codes), f"a child process failed: exit codes {codes}"
-            assert time.monotonic() < deadline, f"only {len(items)} of {len(processes)} processes answered"
-    return items
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])

@@ -9,14 +9,13 @@ import signal
 import sqlite3
 import threading
 import time
-from queue import Empty
 
 import pytest
 import redis
 
 from mdnotesropcgwithoutauthscopes.http.auth.shared_store import LEASE_SECONDS
 from mdnotesropcgwithoutauthscopes.http.auth.token_store import RedisTokenStore, SQLiteTokenStore
-from tests.helpers.integration import DEMO
+from tests.helpers.integration import DEMO, collect
 from tests.integration import store_workers
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX processes and signals")
@@ -29,19 +28,6 @@ def make_store(kind, request, tmp_path):
     if kind == "sqlite":
         return SQLiteTokenStore(tmp_path / "tokens.sqlite3")
     return RedisTokenStore(request.getfixturevalue("redis_server").url)
-
-
-def collect(queue, processes, timeout):
-    """One item per process from ``queue``; fails at once, with exit codes, if a process died first."""
-    items, deadline = [], time.monotonic() + timeout
-    while len(items) < len(processes):
-        try:
-            items.append(queue.get(timeout=0.2))
-        except Empty:
-            codes = [process.exitcode for process in processes]
-            assert all(code in (None, 0) for code in codes), f"a child process failed: exit codes {codes}"
-            assert time.monotonic() < deadline, f"only {len(items)} of {len(processes)} processes answered"
-    return items
 
 
 def wait_until(predicate, timeout, what):

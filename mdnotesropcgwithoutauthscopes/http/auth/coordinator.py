@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import APIConnectionException
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from mdnotesropcgwithoutauthscopes.exceptions.auth_validation_exception import AuthValidationException
-from mdnotesropcgwithoutauthscopes.exceptions.credentials_held_exception import CredentialsHeldException
 from mdnotesropcgwithoutauthscopes.http import tracing
 from mdnotesropcgwithoutauthscopes.http.auth.forking import reset_after_fork
 from mdnotesropcgwithoutauthscopes.http.auth.guard import (
@@ -406,13 +405,7 @@ class TokenCoordinator:
         self._event(
             tracing.EVENT_SIGN_IN_HELD, {"oauth2.hold.retry_at": hold.until, "oauth2.hold.refusals": hold.refusals}
         )
-        raise CredentialsHeldException(
-            error=hold.error,
-            error_description=hold.description,
-            refused=hold.kind,
-            refusals=hold.refusals,
-            retry_at=hold.until,
-        )
+        raise hold.exception()
 
     def _failed(self, exc: BaseException, *, grant: str) -> None:
         """Start a hold after a refusal, or the backoff after a transient failure."""

@@ -12,6 +12,7 @@ from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
 from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import APIConnectionException
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from mdnotesropcgwithoutauthscopes.exceptions.api_status_exceptions import APIStatusException
+from mdnotesropcgwithoutauthscopes.exceptions.credentials_held_exception import CredentialsHeldException
 from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
 from mdnotesropcgwithoutauthscopes.http.auth.client_authentication import is_client_refusal
 
@@ -74,6 +75,16 @@ class Hold(NamedTuple):
     description: Optional[str]
     salt: str
     digest: str
+
+    def exception(self) -> CredentialsHeldException:
+        """What a call held by this hold raises."""
+        return CredentialsHeldException(
+            error=self.error,
+            error_description=self.description,
+            refused=self.kind,
+            refusals=self.refusals,
+            retry_at=self.until,
+        )
 
     def to_record(self) -> dict[str, Any]:
         """The hold as a store record."""

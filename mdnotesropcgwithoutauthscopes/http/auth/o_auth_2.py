@@ -180,15 +180,7 @@ class OAuth2:
     def hold(self) -> Optional[CredentialsHeldException]:
         """The sign-in hold on these credentials in force now (as the exception calls raise), or None."""
         hold = self._tokens.hold
-        if hold is None:
-            return None
-        return CredentialsHeldException(
-            error=hold.error,
-            error_description=hold.description,
-            refused=hold.kind,
-            refusals=hold.refusals,
-            retry_at=hold.until,
-        )
+        return None if hold is None else hold.exception()
 
     def clear_hold(self) -> None:
         """Send the refused credentials again from the next token request on.
