@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from typing import Optional
 
 from mdnotesropcgwithoutauthscopes.cli.commands import Context
-from mdnotesropcgwithoutauthscopes.cli.errors import (
+from mdnotesropcgwithoutauthscopes.cli.errors import describe_failure, failures
+from mdnotesropcgwithoutauthscopes.cli.exits import (
     EXIT_API_ERROR,
     EXIT_AUTH,
     EXIT_INTERRUPTED,
@@ -25,8 +26,6 @@ from mdnotesropcgwithoutauthscopes.cli.errors import (
     EXIT_USAGE,
     PROG,
     CommandError,
-    describe_failure,
-    failures,
 )
 from mdnotesropcgwithoutauthscopes.cli.output import (
     fingerprint,

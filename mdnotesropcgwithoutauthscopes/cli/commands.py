@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, TextIO
 
-from mdnotesropcgwithoutauthscopes.cli.errors import EXIT_AUTH, EXIT_OK, EXIT_USAGE, CommandError, held_message
+from mdnotesropcgwithoutauthscopes.cli.errors import held_message
+from mdnotesropcgwithoutauthscopes.cli.exits import EXIT_AUTH, EXIT_OK, EXIT_USAGE, CommandError
 from mdnotesropcgwithoutauthscopes.cli.output import (
     expiry_text,
     format_fields,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, NoReturn
 
 from mdnotesropcgwithoutauthscopes.cli import commands
-from mdnotesropcgwithoutauthscopes.cli.errors import EXIT_USAGE, PROG, CommandError
+from mdnotesropcgwithoutauthscopes.cli.exits import EXIT_USAGE, PROG, CommandError
 from mdnotesropcgwithoutauthscopes.cli.settings import (
     DEFAULT_TIMEOUT,
     ENV_BASE_URI,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit, urlunsplit
 
-from mdnotesropcgwithoutauthscopes.cli.errors import EXIT_USAGE, CommandError
+from mdnotesropcgwithoutauthscopes.cli.exits import EXIT_USAGE, CommandError
 
 ENV_BASE_URI = "MDNOTES_BASE_URI"
 ENV_CLIENT_ID = "MDNOTES_CLIENT_ID"

@@ -153,7 +153,7 @@ class CallPipeline:
         request = HttpRequest(endpoint.method, url, request_headers, query, form)
         # One span per call (when the application traces), covering retries, the repeat after a
         # 401 and, as its children, the token requests the call needed.
-        with call_span(request, endpoint) as span:
+        with call_span(request, endpoint.path, token_request=endpoint.sends_credentials) as span:
             if endpoint.requires_auth:
                 response = self._send_authorized(request, endpoint, span)
             else:

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.trace import Span, Tracer, TracerProvider
 
-    from mdnotesropcgwithoutauthscopes.controllers.base_controller import Endpoint
     from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
 
 logger = logging.getLogger("mdnotesropcgwithoutauthscopes")
@@ -112,8 +111,11 @@ class _NoSpan:
 _NO_SPAN = _NoSpan()
 
 
-def call_span(request: HttpRequest, endpoint: Endpoint[Any]) -> Union[_NoSpan, CallSpan]:
-    """The span of one call of ``endpoint``, as a context manager; it gives None when not tracing.
+def call_span(request: HttpRequest, path: str, *, token_request: bool = False) -> Union[_NoSpan, CallSpan]:
+    """The span of one call of the endpoint at ``path``, as a context manager; None when not tracing.
+
+    ``path`` is the endpoint's path template (never the URL, which may hold a query); a
+    ``token_request`` span also names its grant type.
 
     The pipeline counts attempts in ``CallSpan.attempts`` and the last answer's status in
     ``CallSpan.status_code``; leaving the block records them, the error and ends the span.
@@ -124,7 +126,7 @@ def call_span(request: HttpRequest, endpoint: Endpoint[Any]) -> Union[_NoSpan, C
     provider = api.trace.get_tracer_provider()
     if isinstance(provider, api.no_op_providers):
         return _NO_SPAN
-    return CallSpan(api, api.tracer(provider), request, endpoint)
+    return CallSpan(api, api.tracer(provider), request, path, token_request)
 
 
 def add_event(name: str, attributes: Optional[Mapping[str, AttributeValue]] = None) -> None:
@@ -147,16 +149,16 @@ class CallSpan:
 
     __slots__ = ("attempts", "status_code", "_api", "_span", "_name", "_request", "_token")
 
-    def __init__(self, api: _Api, tracer: Tracer, request: HttpRequest, endpoint: Endpoint[Any]) -> None:
+    def __init__(self, api: _Api, tracer: Tracer, request: HttpRequest, path: str, token_request: bool) -> None:
         self.attempts = 0  # requests sent for this call: retries and the repeat after a 401 included
         self.status_code: Optional[int] = None  # of the last answer; None when the last attempt got none
         self._api = api
         self._request = request
         method = request.http_method
         attributes = _url_attributes(method, request.query_url)
-        if endpoint.sends_credentials:
+        if token_request:
             attributes = _with_grant_type(attributes, request.parameters)
-        self._name = f"{method} {endpoint.path}"
+        self._name = f"{method} {path}"
         self._span: Span = tracer.start_span(self._name, kind=api.client_kind, attributes=attributes)
         self._token: Optional[Token[Context]] = None
 

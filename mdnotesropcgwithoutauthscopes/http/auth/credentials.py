@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from mdnotesropcgwithoutauthscopes.api_helper import check_type
 from mdnotesropcgwithoutauthscopes.http.auth.client_authentication import ClientAuthentication
@@ -12,11 +12,10 @@ from mdnotesropcgwithoutauthscopes.http.auth.token_store import TokenStore
 from mdnotesropcgwithoutauthscopes.immutable_settings import ImmutableSettings
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
 
-if TYPE_CHECKING:
-    from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import OAuth2
-
-#: ``f(last_token, auth_manager) -> OAuthToken``: replaces the built-in fetch and refresh.
-TokenProvider = Callable[[Optional[OAuthToken], "OAuth2"], OAuthToken]
+#: ``f(last_token, auth_manager) -> OAuthToken``: replaces the built-in fetch and refresh. The second
+#: argument is the client's ``OAuth2`` manager (``client.http_ropcg``); it is typed ``Any`` here so
+#: that the settings never import the manager that reads them.
+TokenProvider = Callable[[Optional[OAuthToken], Any], OAuthToken]
 #: ``f(token)``: called with each token the SDK obtains by itself.
 TokenUpdateCallback = Callable[[OAuthToken], object]
 

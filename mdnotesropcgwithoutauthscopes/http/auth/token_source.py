@@ -202,7 +202,7 @@ class TokenSource:
     def _from_provider(self, last: Optional[OAuthToken]) -> OAuthToken:
         provider = self._credentials.o_auth_token_provider
         assert provider is not None
-        token: object = provider(last, self._manager)  # type: ignore[arg-type]
+        token: object = provider(last, self._manager)
         if isinstance(token, dict):
             token = OAuthToken.from_dictionary(token)
         if not isinstance(token, OAuthToken):
