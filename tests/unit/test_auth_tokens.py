@@ -1,4 +1,5 @@
-"""Behaviour of the OAuth2 auth manager (API.md section 4)."""
+"""Getting and keeping a token (API.md section 4): the password and refresh grants, expiry, the token
+provider and update callback, and what token endpoints answer."""
 
 import logging
 
@@ -262,67 +263,6 @@ def test_failing_update_callback_is_logged_and_does_not_fail_the_call(rsps, sdk_
     assert "ACCESS-TOKEN-1" not in sdk_logs.text
 
 
-@pytest.mark.parametrize("www_authenticate", ['Bearer realm="x", error="invalid_token", error_description="revoked"'])
-def test_401_invalid_token_renews_once_and_repeats_once(rsps, www_authenticate):
-    seen = []
-    rsps.get(STATUS_URL, status=401, headers={"WWW-Authenticate": www_authenticate}, json={})
-    rsps.get(STATUS_URL, json=STATUS_BODY)
-    rsps.post(TOKEN_URL, json=token_body(2))
-    client = make_client(make_credentials(o_auth_token=stored_token(1), o_auth_on_token_update=seen.append))
-    assert client.service.get_status().status == "ok"
-    urls = [c.request.url for c in rsps.calls]
-    assert urls == [STATUS_URL, TOKEN_URL, STATUS_URL]
-    assert form_of(rsps.calls[1])["grant_type"] == "refresh_token"
-    assert rsps.calls[2].request.headers["Authorization"] == "Bearer ACCESS-TOKEN-2"
-    assert len(seen) == 1
-
-
-def test_401_invalid_token_twice_is_not_a_loop(rsps):
-    rsps.get(STATUS_URL, status=401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}, json={})
-    rsps.post(TOKEN_URL, json=token_body(2))
-    client = make_client(make_credentials(o_auth_token=stored_token(1)))
-    with pytest.raises(APIException) as info:
-        client.service.get_status()
-    assert info.value.response_code == 401
-    assert [c.request.url for c in rsps.calls] == [STATUS_URL, TOKEN_URL, STATUS_URL]
-
-
-@pytest.mark.parametrize(
-    "www_authenticate",
-    [
-        'Bearer error="insufficient_scope", error_description="not an invalid_token"',
-        'Bearer realm="x", error=insufficient_scope',
-        'Bearer error_description="invalid_token", error="invalid_request"',
-    ],
-)
-def test_401_naming_another_error_is_not_retried(rsps, www_authenticate):
-    rsps.get(STATUS_URL, status=401, headers={"WWW-Authenticate": www_authenticate}, json={})
-    client = make_client(make_credentials(o_auth_token=stored_token(1)))
-    with pytest.raises(APIException) as info:
-        client.service.get_status()
-    assert info.value.response_code == 401
-    assert len(rsps.calls) == 1
-
-
-@pytest.mark.parametrize("headers", [{"WWW-Authenticate": 'Bearer realm="x"'}, {"WWW-Authenticate": "Bearer"}, {}])
-def test_401_with_bare_challenge_or_none_renews_once_and_repeats_once(rsps, headers):
-    rsps.get(STATUS_URL, status=401, headers=headers, json={"detail": "Could not validate credentials"})
-    rsps.get(STATUS_URL, json=STATUS_BODY)
-    rsps.post(TOKEN_URL, json=token_body(2))
-    client = make_client(make_credentials(o_auth_token=stored_token(1)))
-    assert client.service.get_status().status == "ok"
-    assert [c.request.url for c in rsps.calls] == [STATUS_URL, TOKEN_URL, STATUS_URL]
-    assert rsps.calls[2].request.headers["Authorization"] == "Bearer ACCESS-TOKEN-2"
-
-
-def test_401_invalid_token_with_stored_token_alone_raises_clearly(rsps):
-    rsps.get(STATUS_URL, status=401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}, json={})
-    client = make_client(ResourceOwnerAuthCredentials(o_auth_token=stored_token(1, refresh=None)))
-    with pytest.raises(AuthValidationException):
-        client.service.get_status()
-    assert len(rsps.calls) == 1
-
-
 @pytest.mark.parametrize(
     "body",
     [
@@ -385,3 +325,75 @@ def test_short_token_with_skew_is_not_born_expired_and_keeps_one_whole_second_ex
     assert client.http_ropcg.is_valid()
     clock.advance(0.02)
     assert client.http_ropcg.is_token_expired()
+
+
+@pytest.mark.parametrize("server_expiry", [9_999_999_999, 1])
+def test_a_server_sent_expiry_is_not_trusted(rsps, clock, server_expiry):
+    rsps.post(TOKEN_URL, json=token_body(1, expires_in=1, expiry=server_expiry))
+    token = make_client().http_ropcg.fetch_token()
+    assert token.expiry == int(clock.now) + 1
+
+
+def test_a_server_sent_expiry_without_expires_in_is_dropped(rsps, clock):
+    rsps.post(TOKEN_URL, json=token_body(1, expires_in=None, expiry=1))
+    token = make_client().http_ropcg.fetch_token()
+    assert token.expiry is None
+
+
+def test_a_token_from_the_users_provider_keeps_its_expiry(rsps, clock):
+    rsps.get(STATUS_URL, json=STATUS_BODY)
+    mine = OAuthToken("MINE", "Bearer", expires_in=60, expiry=int(clock.now) + 30)
+    client = make_client(ResourceOwnerAuthCredentials(o_auth_token_provider=lambda last, manager: mine))
+    client.service.get_status()
+    assert client.http_ropcg.token.expiry == int(clock.now) + 30
+    assert client.http_ropcg.token is not mine  # the SDK never changes a token it was given
+
+
+def test_failing_update_callback_warning_names_its_message_without_secrets(rsps, sdk_logs):
+    def callback(token):
+        raise RuntimeError(f"disk full while saving {token.access_token} / {token.refresh_token}")
+
+    rsps.post(TOKEN_URL, json=token_body(1))
+    rsps.get(STATUS_URL, json=STATUS_BODY)
+    make_client(make_credentials(o_auth_on_token_update=callback)).service.get_status()
+    (warning,) = [r.getMessage() for r in sdk_logs.records if r.levelno == logging.WARNING]
+    assert "RuntimeError: disk full while saving *** / ***" in warning
+    assert "ACCESS-TOKEN-1" not in sdk_logs.text and "REFRESH-TOKEN-1" not in sdk_logs.text
+
+
+def test_wrong_password_answered_401_detail_is_sent_once_and_reported_as_such(rsps):
+    rsps.post(
+        TOKEN_URL,
+        status=401,
+        json={"detail": "Incorrect username or password"},
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+    with pytest.raises(OAuthProviderException) as info:
+        make_client().http_ropcg.fetch_token()
+    assert len(rsps.calls) == 1
+    assert info.value.response_code == 401
+
+
+def test_refresh_refused_naming_no_error_falls_back_to_password_once(rsps, clock):
+    rsps.post(TOKEN_URL, status=401, json={"detail": "Invalid refresh token"})
+    rsps.post(TOKEN_URL, json=token_body(2))
+    rsps.get(STATUS_URL, json=STATUS_BODY)
+    client = make_client(make_credentials(o_auth_token=stored_token(1, expires_in=60)))
+    clock.advance(61)
+    client.service.get_status()
+    client.service.get_status()
+    grants = [form_of(c)["grant_type"] for c in token_calls(rsps)]
+    assert grants == ["refresh_token", "password"]
+
+
+def test_refresh_refused_for_a_refused_client_is_not_retried_with_the_password(rsps, clock):
+    rsps.post(TOKEN_URL, status=401, json={"error": "invalid_client"}, headers={"WWW-Authenticate": "Basic"})
+    client = make_client(
+        make_credentials(
+            o_auth_token=stored_token(1, expires_in=60), o_auth_client_authentication="client_secret_basic"
+        )
+    )
+    clock.advance(61)
+    with pytest.raises(OAuthProviderException):
+        client.service.get_status()
+    assert [form_of(c)["grant_type"] for c in token_calls(rsps)] == ["refresh_token"]
