@@ -72,11 +72,8 @@ def _until_close_trickler(state):
     return reply
 
 
-@pytest.mark.parametrize(
-    "make_reply", [_content_length_trickler, _chunked_trickler, _one_big_chunk_trickler, _until_close_trickler]
-)
-@pytest.mark.parametrize("request_kind", ["api", "token"])
-def test_a_trickled_body_times_out_soon_after_the_timeout(serve, make_reply, request_kind):
+def _time_out(serve, make_reply, request_kind):
+    """Serve ``make_reply``'s answer, call it (an API call or a token request): the server, the timeout, the seconds."""
     state = {}
     server = state["server"] = serve(make_reply(state))
     if request_kind == "api":
@@ -86,7 +83,15 @@ def test_a_trickled_body_times_out_soon_after_the_timeout(serve, make_reply, req
     started = time.monotonic()
     with pytest.raises(APITimeoutException) as info:
         call()
-    elapsed = time.monotonic() - started
+    return server, info, time.monotonic() - started
+
+
+@pytest.mark.parametrize(
+    "make_reply", [_content_length_trickler, _chunked_trickler, _one_big_chunk_trickler, _until_close_trickler]
+)
+@pytest.mark.parametrize("request_kind", ["api", "token"])
+def test_a_trickled_body_times_out_soon_after_the_timeout(serve, make_reply, request_kind):
+    server, info, elapsed = _time_out(serve, make_reply, request_kind)
     assert elapsed < TIMEOUT + SLACK, f"took {elapsed:.1f}s"
     assert info.value.url.startswith(server.url)
     assert "Timed out" in str(info.value)
@@ -123,16 +128,7 @@ def _many_headers_trickler(state):
 @pytest.mark.parametrize("make_reply", [_status_line_trickler, _header_trickler, _many_headers_trickler])
 @pytest.mark.parametrize("request_kind", ["api", "token"])
 def test_a_trickled_status_line_or_header_times_out_soon_after_the_timeout(serve, make_reply, request_kind):
-    state = {}
-    server = state["server"] = serve(make_reply(state))
-    if request_kind == "api":
-        call = api_client(server.url, timeout=TIMEOUT).service.get_status
-    else:
-        call = password_client(server.url, timeout=TIMEOUT).http_ropcg.fetch_token
-    started = time.monotonic()
-    with pytest.raises(APITimeoutException) as info:
-        call()
-    elapsed = time.monotonic() - started
+    server, info, elapsed = _time_out(serve, make_reply, request_kind)
     assert TIMEOUT - 0.05 <= elapsed < TIMEOUT + SLACK, f"took {elapsed:.1f}s"
     assert info.value.url.startswith(server.url)
     assert str(info.value).startswith(f"Timed out: no complete answer within {TIMEOUT}s")
