@@ -1,5 +1,6 @@
 """The integration tests' demo values (an id, secret and password full of characters that need encoding) and clients."""
 
+import multiprocessing
 import time
 from queue import Empty
 
@@ -48,3 +49,24 @@ def collect(queue, processes, timeout, count=None):
             assert all(code in (None, 0) for code in codes), f"a child process failed: exit codes {codes}"
             assert time.monotonic() < deadline, f"only {len(items)} of {count} results arrived"
     return items
+
+
+def run_fleet(target, args, processes, seconds):
+    """Fork ``processes`` children running ``target(*args, ready, go, results)``, start them together.
+
+    Each child puts one item in ``ready`` when it is set up, waits for ``go``, works for about
+    ``seconds`` and puts one outcome in ``results``. Returns the outcomes, once every child has
+    exited with status 0 (as gunicorn's preload does, each child starts from the parent's objects).
+    """
+    context = multiprocessing.get_context("fork")
+    ready, go, results = context.Queue(), context.Event(), context.Queue()
+    fleet = [context.Process(target=target, args=(*args, ready, go, results)) for _ in range(processes)]
+    for process in fleet:
+        process.start()
+    collect(ready, fleet, timeout=60)
+    go.set()
+    outcomes = collect(results, fleet, timeout=seconds + 60)
+    for process in fleet:
+        process.join(30)
+    assert [process.exitcode for process in fleet] == [0] * processes
+    return outcomes

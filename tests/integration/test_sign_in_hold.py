@@ -8,7 +8,6 @@ below the lockout threshold of 5. Every count below is the server's.
 import hashlib
 import itertools
 import json
-import multiprocessing
 import signal
 import sqlite3
 import time
@@ -26,7 +25,7 @@ from mdnotesropcgwithoutauthscopes import (
 )
 from mdnotesropcgwithoutauthscopes.exceptions import CredentialsHeldException as HeldFromExceptions
 from mdnotesropcgwithoutauthscopes.http.auth.o_auth_2 import token_store_key
-from tests.helpers.integration import DEMO, collect
+from tests.helpers.integration import DEMO, run_fleet
 from tests.integration import hold_workers
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX processes")
@@ -156,23 +155,9 @@ def test_a_fleet_with_a_wrong_password_sends_it_3_times_then_the_right_password_
     """4 processes x 8 threads on one store, wrong password, 15 s: 3 refusals fleet-wide, no lockout."""
     processes, seconds = 4, 15.0
     store = make_store(kind, request, tmp_path)
-    context = multiprocessing.get_context("fork")
-    ready, go, results = context.Queue(), context.Event(), context.Queue()
-    fleet = [
-        context.Process(
-            target=hold_workers.hold_process,
-            args=(locking.base_uri, store, WRONG_PASSWORD, 8, seconds, ready, go, results),
-        )
-        for _ in range(processes)
-    ]
-    for process in fleet:
-        process.start()
-    collect(ready, fleet, timeout=60)
-    go.set()
-    outcomes = collect(results, fleet, timeout=seconds + 60)
-    for process in fleet:
-        process.join(30)
-    assert [process.exitcode for process in fleet] == [0] * processes
+    outcomes = run_fleet(
+        hold_workers.hold_process, (locking.base_uri, store, WRONG_PASSWORD, 8, seconds), processes, seconds
+    )
 
     stats = locking.stats()
     assert (stats["token_requests"], stats["password_grant_requests"], stats["refused_password_grants"]) == (3, 3, 3)

@@ -15,7 +15,7 @@ import redis
 
 from mdnotesropcgwithoutauthscopes.http.auth.shared_store import LEASE_SECONDS
 from mdnotesropcgwithoutauthscopes.http.auth.token_store import RedisTokenStore, SQLiteTokenStore
-from tests.helpers.integration import DEMO, collect
+from tests.helpers.integration import DEMO, run_fleet
 from tests.integration import store_workers
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX processes and signals")
@@ -68,23 +68,7 @@ def test_a_fleet_shares_one_token_family(kind, request, tmp_path, start):
     server = start(token_lifetime=lifetime)
     store = make_store(kind, request, tmp_path)
     # fork, as gunicorn's preload does: each child starts from the parent's store object and modules.
-    context = multiprocessing.get_context("fork")
-    ready, go, results = context.Queue(), context.Event(), context.Queue()
-    fleet = [
-        context.Process(
-            target=store_workers.fleet_process,
-            args=(server.base_uri, store, DEMO, 4, 2, seconds, ready, go, results),
-        )
-        for _ in range(processes)
-    ]
-    for process in fleet:
-        process.start()
-    collect(ready, fleet, timeout=60)
-    go.set()
-    outcomes = collect(results, fleet, timeout=seconds + 60)
-    for process in fleet:
-        process.join(30)
-    assert [process.exitcode for process in fleet] == [0] * processes
+    outcomes = run_fleet(store_workers.fleet_process, (server.base_uri, store, DEMO, 4, 2, seconds), processes, seconds)
 
     failures = [line for _, _, lines, _ in outcomes for line in lines]
     assert failures == []
