@@ -233,6 +233,33 @@ def raw_contents(store):
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_a_refused_client_secret_holds_every_process_on_the_store_but_not_a_corrected_secret(
+    kind, request, tmp_path, locking
+):
+    store = make_store(kind, request, tmp_path)
+    refused = hold_workers.client(locking.base_uri, WRONG_SECRET, store)
+    with pytest.raises(InvalidClientException):
+        refused.service.get_status()
+    sent = locking.stats()["token_requests"]
+
+    # Another process with the same wrong secret (its own client and store object) is held at once.
+    other = hold_workers.client(locking.base_uri, WRONG_SECRET, make_store(kind, request, tmp_path))
+    with pytest.raises(CredentialsHeldException) as held:
+        other.service.get_status()
+    assert held.value.refused == "client"
+    assert locking.stats()["token_requests"] == sent
+
+    # A process started with the corrected secret is not held: it signs in with one request.
+    corrected = hold_workers.client(locking.base_uri, DEMO, make_store(kind, request, tmp_path))
+    assert corrected.http_ropcg.hold is None
+    assert corrected.service.get_status().status == "ok"
+    stats = locking.stats()
+    assert (stats["token_requests"] - sent, stats["password_grants"], stats["client_lockouts"]) == (1, 1, 0)
+    for client in (refused, other, corrected):
+        client.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
 def test_the_store_holds_no_credentials_and_nothing_that_checks_a_guess_quickly(kind, request, tmp_path, locking):
     store = make_store(kind, request, tmp_path)
     right = hold_workers.client(locking.base_uri, DEMO, store)
