@@ -64,7 +64,7 @@ class _Api:
         cached = self._tracer
         if cached is not None and cached[0] is provider:
             return cached[1]
-        from mdnotesropcgwithoutauthscopes import __version__
+        from mdnotesropcgwithoutauthscopes._version import __version__
 
         tracer = provider.get_tracer(TRACER_NAME, __version__, schema_url=SCHEMA_URL)
         self._tracer = (provider, tracer)  # one tuple: threads replacing it race harmlessly
