@@ -29,6 +29,7 @@ from mdnotesropcgwithoutauthscopes.api_helper import APIHelper
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from mdnotesropcgwithoutauthscopes.exceptions.response_too_large_exception import ResponseTooLargeException
 from mdnotesropcgwithoutauthscopes.http.deadline import DeadlineTimeout, DeadlineWatchdog, Watch
+from mdnotesropcgwithoutauthscopes.http.forking import reset_after_fork
 from mdnotesropcgwithoutauthscopes.http.http_client import HttpClient
 from mdnotesropcgwithoutauthscopes.http.http_request import HttpRequest
 from mdnotesropcgwithoutauthscopes.http.http_response import HttpResponse
@@ -119,7 +120,8 @@ class RequestsClient(HttpClient):
         # credentials are never kept here.
         self._valid_headers: set[tuple[Any, Any]] = set()
         self._watchdog = DeadlineWatchdog()
-        self._pid = os.getpid()
+        self._forked = False  # set in a forked child (http/forking.py): its pooled sockets are the parent's
+        reset_after_fork(self)
 
     def execute(self, request: HttpRequest, *, timeout: Optional[float] = None) -> HttpResponse:
         """Send ``request``, follow redirects it allows, and read the whole (capped) body.
@@ -134,7 +136,7 @@ class RequestsClient(HttpClient):
         url = request.query_url
         if timeout is None:
             timeout = self.timeout if self.timeout is not None else DEFAULT_TIMEOUT
-        if self._pid != os.getpid():
+        if self._forked:
             self._forget_parent_connections()
         deadline = time.monotonic() + timeout
         prepared = self._prepare(request)
@@ -398,6 +400,13 @@ class RequestsClient(HttpClient):
         response.close()
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
+    def _after_fork_in_child(self) -> None:
+        # The parent's watchdog thread is not in the child, and its lock may be held. The pooled
+        # sockets are dropped on the child's first request, not here: a child that never sends
+        # one pays nothing at fork.
+        self._watchdog = DeadlineWatchdog()
+        self._forked = True
+
     def _forget_parent_connections(self) -> None:
         """In a forked child, drop the pooled sockets inherited from the parent.
 
@@ -405,10 +414,9 @@ class RequestsClient(HttpClient):
         could receive the other's responses (and tokens). Closing the child's copies sends nothing
         to the server while the parent still holds them, so the parent's connections live on.
         """
+        self._forked = False
         for adapter in self.session.adapters.values():
             adapter.close()
-        self._watchdog = DeadlineWatchdog()  # the parent's thread is not in the child; its lock may be held
-        self._pid = os.getpid()
 
     def __repr__(self) -> str:
         # No proxies: a proxy URL may carry a password.

@@ -22,7 +22,6 @@ from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import AP
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from mdnotesropcgwithoutauthscopes.exceptions.auth_validation_exception import AuthValidationException
 from mdnotesropcgwithoutauthscopes.http import tracing
-from mdnotesropcgwithoutauthscopes.http.auth.forking import reset_after_fork
 from mdnotesropcgwithoutauthscopes.http.auth.guard import (
     Hold,
     Outage,
@@ -35,6 +34,7 @@ from mdnotesropcgwithoutauthscopes.http.auth.shared_store import SharedStore
 from mdnotesropcgwithoutauthscopes.http.auth.token_source import PASSWORD, REFRESH, Obtained, TokenSource
 from mdnotesropcgwithoutauthscopes.http.auth.token_state import Timing, TokenState
 from mdnotesropcgwithoutauthscopes.http.auth.token_store import Lease, TokenStore
+from mdnotesropcgwithoutauthscopes.http.forking import reset_after_fork
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ How the pieces fit (``doc/architecture.md`` has the whole map):
 - ``coordinator``: one token request at a time per key, across threads and, with a store, processes;
 - ``guard``: the sign-in hold after a refusal and the backoff after an outage;
 - ``renewal``: the background renewal when a token enters its window;
-- ``token_store``: where a fleet keeps its one token; ``forking``: what a forked child resets.
+- ``token_store``: where a fleet keeps its one token; ``http.forking``: what a forked child resets.
 """
 
 from __future__ import annotations

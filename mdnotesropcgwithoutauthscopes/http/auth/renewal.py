@@ -7,8 +7,8 @@ import threading
 import time
 from typing import Callable
 
-from mdnotesropcgwithoutauthscopes.http.auth.forking import reset_after_fork
 from mdnotesropcgwithoutauthscopes.http.auth.token_state import TokenState
+from mdnotesropcgwithoutauthscopes.http.forking import reset_after_fork
 
 #: How long interpreter exit waits, at most, for renewals in flight (so a rotated refresh token
 #: that just arrived is saved), whatever the token endpoint does.

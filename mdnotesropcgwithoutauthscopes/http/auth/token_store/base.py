@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Callable, Optional
 
-from mdnotesropcgwithoutauthscopes.http.auth.forking import reset_after_fork
+from mdnotesropcgwithoutauthscopes.http.forking import reset_after_fork
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
 
 logger = logging.getLogger("mdnotesropcgwithoutauthscopes")

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from mdnotesropcgwithoutauthscopes.http.auth.forking import quiesce_for_fork
 from mdnotesropcgwithoutauthscopes.http.auth.token_store.base import (
     LeasedTokenStore,
     LeaseLostError,
@@ -26,6 +25,7 @@ from mdnotesropcgwithoutauthscopes.http.auth.token_store.base import (
     encode_record,
     encode_token,
 )
+from mdnotesropcgwithoutauthscopes.http.forking import quiesce_for_fork
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
 
 if TYPE_CHECKING:  # sqlite3 is imported when a store is made, not with the SDK
