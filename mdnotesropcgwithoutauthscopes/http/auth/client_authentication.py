@@ -72,16 +72,6 @@ def basic_auth_header(
     return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
 
 
-def is_client_refusal(exc: OAuthProviderException) -> bool:
-    """True when a token error says the server refused the client itself (``exc.refused_client``)."""
-    return exc.refused_client
-
-
-def is_grant_refusal(exc: OAuthProviderException) -> bool:
-    """True when a token error says the grant itself was refused (``exc.refused_grant``, API.md section 4)."""
-    return exc.refused_grant
-
-
 class ClientAuthenticator:
     """Authenticates one client at the token endpoint, learning what an AUTO server accepts.
 
@@ -138,7 +128,7 @@ class ClientAuthenticator:
             except OAuthProviderException as exc:
                 # A fallback's invalid_request is about its own encoding (a server may refuse a
                 # non-ASCII client_id in the body), not news about the request.
-                if not is_client_refusal(exc) and not (index > 0 and exc.error == "invalid_request"):
+                if not exc.refused_client and not (index > 0 and exc.error == "invalid_request"):
                     raise
                 first_refusal = first_refusal or exc
                 if index == len(methods) - 1:

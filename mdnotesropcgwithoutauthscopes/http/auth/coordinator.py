@@ -296,7 +296,7 @@ class TokenCoordinator:
             if lease is not None and not lease.held:
                 logger.warning("The token store lease was lost before a token request; sending nothing")
                 raise _Again()
-            if grant == PASSWORD and REFRESH in sent and last is not None and last.refresh_token:
+            if grant == PASSWORD and REFRESH in sent and last is not None:
                 self._spend(last)  # refused, or its answer lost: never presented again
             if grant == PASSWORD or (grant == REFRESH and self._hold is not None and self._hold.kind == "client"):
                 self._raise_if_held(None, self._clock())

@@ -14,7 +14,6 @@ from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from mdnotesropcgwithoutauthscopes.exceptions.api_status_exceptions import APIStatusException
 from mdnotesropcgwithoutauthscopes.exceptions.credentials_held_exception import CredentialsHeldException
 from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
-from mdnotesropcgwithoutauthscopes.http.auth.client_authentication import is_client_refusal
 
 #: The hold after the first refusal; it doubles with each further one, up to the cap.
 HOLD_FIRST = 3.0
@@ -41,7 +40,7 @@ def refusal_kind(exc: BaseException, *, password_grant: bool) -> Optional[str]:
     fallbacks); a password grant by ``invalid_grant`` or a 400/401/403 that names no error and is
     not a client refusal. A refused refresh token starts no hold: the SDK falls back to the password.
     """
-    if isinstance(exc, OAuthProviderException) and is_client_refusal(exc):
+    if isinstance(exc, OAuthProviderException) and exc.refused_client:
         return "client"
     if not password_grant or not isinstance(exc, APIStatusException):
         return None

@@ -9,7 +9,7 @@ from mdnotesropcgwithoutauthscopes.exceptions.api_connection_exception import AP
 from mdnotesropcgwithoutauthscopes.exceptions.api_exception import APIException
 from mdnotesropcgwithoutauthscopes.exceptions.auth_validation_exception import AuthValidationException
 from mdnotesropcgwithoutauthscopes.exceptions.o_auth_provider_exception import OAuthProviderException
-from mdnotesropcgwithoutauthscopes.http.auth.client_authentication import ClientAuthenticator, is_grant_refusal
+from mdnotesropcgwithoutauthscopes.http.auth.client_authentication import ClientAuthenticator
 from mdnotesropcgwithoutauthscopes.http.auth.credentials import ResourceOwnerAuthCredentials
 from mdnotesropcgwithoutauthscopes.http.auth.token_state import stamped
 from mdnotesropcgwithoutauthscopes.models.o_auth_token import OAuthToken
@@ -126,7 +126,7 @@ class TokenSource:
                 gate(REFRESH)
                 return Obtained(self.refresh_grant(last.refresh_token, None), REFRESH)
             except OAuthProviderException as exc:
-                if not is_grant_refusal(exc) or not password_allowed:
+                if not exc.refused_grant or not password_allowed:
                     raise
                 logger.info("Refresh token refused (%s); signing in again with the password grant", exc.error)
             except APIConnectionException as exc:
