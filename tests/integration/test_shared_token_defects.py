@@ -73,6 +73,21 @@ def stop_process(process):
     process.join(10)
 
 
+def start_slow_holder(server, store, timeout, results, **faults):
+    """A process whose refresh of the (expired) stored token hangs on the server (``faults``).
+
+    Returns the holder, once its refresh request has reached the server (it holds the lease).
+    """
+    server.set_faults(token_delay_count=1, **faults)
+    holder = start_process(proc_workers.one_call, server.base_uri, store, timeout, results)
+    try:
+        wait_until(lambda: server.stats()["refresh_grant_requests"] == 1, 15, "the holder's refresh")
+    except BaseException:
+        stop_process(holder)
+        raise
+    return holder
+
+
 # --- 1. Users swapped -----------------------------------------------------------------------------
 
 
@@ -166,10 +181,8 @@ def test_a_sqlite_waiter_waits_for_a_live_holder_past_its_own_timeout_and_the_le
     store = SQLiteTokenStore(tmp_path / "tokens.sqlite3")
     key, _ = seed_expired(server, store)
     results = FORK.Queue()
-    server.set_faults(token_delay=8, token_delay_count=1)
-    holder = start_process(proc_workers.one_call, server.base_uri, store, 10.0, results)
+    holder = start_slow_holder(server, store, 10.0, results, token_delay=8)
     try:
-        wait_until(lambda: server.stats()["refresh_grant_requests"] == 1, 15, "the holder's refresh")
         waiter = proc_workers.make_client(server.base_uri, store, timeout=1)
         started = time.monotonic()
         waiter.service.get_status()
@@ -270,10 +283,8 @@ def test_a_frozen_holder_sends_nothing_after_another_took_its_lease_over(tmp_pat
     results = FORK.Queue()
     # The holder's refresh waits 7 s on the server, then its connection is dropped unanswered
     # (the server does not spend the refresh token): its outcome is unknown to the holder.
-    server.set_faults(token_delay=7, token_delay_count=1, drop_next=1)
-    holder = start_process(proc_workers.one_call, server.base_uri, store, 10.0, results)
+    holder = start_slow_holder(server, store, 10.0, results, token_delay=7, drop_next=1)
     try:
-        wait_until(lambda: server.stats()["refresh_grant_requests"] == 1, 15, "the holder's refresh")
         os.kill(holder.pid, signal.SIGSTOP)
         stopped = time.monotonic()
         try:
@@ -305,10 +316,8 @@ def test_a_frozen_holder_does_not_overwrite_the_token_saved_after_it_lost_its_le
     store = make_store(kind, request, tmp_path)
     key, _ = seed_expired(server, store)
     results = FORK.Queue()
-    server.set_faults(token_delay=7, token_delay_count=1)
-    holder = start_process(proc_workers.one_call, server.base_uri, store, 15.0, results)
+    holder = start_slow_holder(server, store, 15.0, results, token_delay=7)
     try:
-        wait_until(lambda: server.stats()["refresh_grant_requests"] == 1, 15, "the holder's refresh")
         os.kill(holder.pid, signal.SIGSTOP)
         try:
             taker = proc_workers.make_client(server.base_uri, store, timeout=5)
